@@ -1,0 +1,3 @@
+from labelsense.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,93 @@
+"""`labelsense` command line: check, rule, rules (and, in later front ends, serve and blame)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from .. import __version__
+from ..core import engine
+from ..core.fixer import apply_edits
+from ..core.rules.registry import RULES, lookup, selector_matches_any, all_selector_words
+from ..core.config import nearest
+from ..core.types import Severity
+from . import formats
+from .progress import progress_bar
+
+
+def _selectors(values: list[str] | None) -> tuple[str, ...]:
+    out: list[str] = []
+    for v in values or []:
+        out.extend(s.strip() for s in v.split(",") if s.strip())
+    return tuple(out)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="labelsense", description="Lint dataset label files (JSONL / Parquet manifests, taxonomies) like code.")
+    parser.add_argument("--version", action="version", version=f"labelsense {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    check = sub.add_parser("check", help="check manifests, taxonomies and config")
+    check.add_argument("paths", nargs="*", type=Path, default=[Path(".")], help="files or directories (default: .)")
+    check.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text")
+    check.add_argument("--select", action="append", help="rules to run: ALL, a prefix (LS3), a code or a name; comma-separated")
+    check.add_argument("--ignore", action="append", help="rules to skip, same forms as --select")
+    check.add_argument("--fix", action="store_true", help="apply safe fixes (deprecated alias → canonical class), atomically")
+    check.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+    check.add_argument("--statistics", action="store_true", help="print the number of findings per rule")
+    check.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    rule = sub.add_parser("rule", help="show the documentation of one rule")
+    rule.add_argument("code", help="a rule code (LS301) or name (unknown-class)")
+    sub.add_parser("rules", help="list every rule")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "rule":
+        return _rule(args.code)
+    if args.command == "rules":
+        for r in RULES:
+            print(f"{r.code}  {r.name:<30} {r.severity.label:<8} {r.summary}")
+        return 0
+    return _check(args)
+
+
+def _rule(word: str) -> int:
+    r = lookup(word)
+    if r is None:
+        print(f"labelsense: unknown rule '{word}'{nearest(word, all_selector_words())}", file=sys.stderr)
+        return 2
+    print(f"{r.code} {r.name} (default severity: {r.severity.label}{', fixable' if r.fixable else ''})\n")
+    print(r.doc.strip())
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    select, ignore = _selectors(args.select), _selectors(args.ignore)
+    for s in (*select, *ignore):
+        if not selector_matches_any(s):
+            print(f"labelsense: unknown rule selector '{s}'{nearest(s, all_selector_words())}", file=sys.stderr)
+            return 2
+    show_progress = not args.no_progress and args.format in ("text", "github") and sys.stderr.isatty()
+    with progress_bar(show_progress) as progress:
+        report = engine.check(args.paths, select or None, ignore, progress)
+    findings = report.findings
+    if args.fix:
+        fixed = apply_edits(e for f in findings if (fix := f.safe_fix) for e in fix.edits)
+        if fixed:
+            print(f"Fixed {sum(fixed.values())} finding(s) in {len(fixed)} file(s).", file=sys.stderr)
+            report = engine.check(args.paths, select or None, ignore)
+            findings = report.findings
+    render = {"text": lambda: formats.as_text(findings, len(report.files), args.statistics), "json": lambda: formats.as_json(findings),
+              "sarif": lambda: formats.as_sarif(findings), "github": lambda: formats.as_github(findings)}[args.format]
+    text = render()
+    if text:
+        print(text)
+    for error in report.errors:
+        print(f"labelsense: error: {error}", file=sys.stderr)
+    if report.errors:
+        return 2
+    if args.exit_zero:
+        return 0
+    return 1 if any(f.severity >= Severity.WARNING for f in findings) else 0

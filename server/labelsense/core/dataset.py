@@ -1,0 +1,163 @@
+"""A loaded dataset — manifests, taxonomy, row schema — and the groupings the
+cross-row rules share (rows by key, rows by content, samples per class).
+
+Groupings are computed once, lazily, with Arrow on all manifests together
+(JSONL and Parquet mixed); only the rows that share a key or a content come
+back to Python.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Iterator, NamedTuple
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .config import Config, DatasetConfig
+from .manifest import Manifest, label_tuple
+from .rowschema import RowSchema
+from .taxonomy import Taxonomy
+from .types import Related, Span
+
+
+class RowRef(NamedTuple):
+    """Row `row` of manifest number `manifest` in a dataset."""
+
+    manifest: int
+    row: int
+
+
+@dataclass
+class Dataset:
+    config: Config
+    spec: DatasetConfig
+    manifests: list[Manifest] = field(default_factory=list)
+    taxonomy: Taxonomy | None = None
+    schema: RowSchema | None = None
+
+    @property
+    def rules(self):  # noqa: ANN201 - RuleConfig
+        return self.config.rules
+
+    # -- rows ------------------------------------------------------------
+    def refs(self) -> Iterator[RowRef]:
+        for m, manifest in enumerate(self.manifests):
+            for r in range(len(manifest)):
+                yield RowRef(m, r)
+
+    def manifest(self, ref: RowRef) -> Manifest:
+        return self.manifests[ref.manifest]
+
+    def labels(self, ref: RowRef) -> tuple[str, ...] | None:
+        return label_tuple(self.manifests[ref.manifest].labels[ref.row])
+
+    def span(self, ref: RowRef, role: str | None = None) -> Span:
+        return self.manifests[ref.manifest].span(ref.row, role)
+
+    def related(self, refs: list[RowRef], message: Any, limit: int = 20) -> tuple[Related, ...]:
+        """Related locations for `refs` (at most `limit`); `message(ref)` describes each."""
+        return tuple(Related(self.manifests[r.manifest].path, self.span(r, "key"), message(r)) for r in refs[:limit])
+
+    def where(self, ref: RowRef) -> str:
+        """`train.jsonl:12` — a short human reference to a row."""
+        m = self.manifests[ref.manifest]
+        return f"{Path(m.path).name}:{m.lines[ref.row] + 1}"
+
+    # -- groupings -------------------------------------------------------
+    @cached_property
+    def _offsets(self) -> np.ndarray:
+        return np.cumsum([0] + [len(m) for m in self.manifests])
+
+    def _ref(self, global_row: int) -> RowRef:
+        m = int(np.searchsorted(self._offsets, global_row, side="right")) - 1
+        return RowRef(m, int(global_row - self._offsets[m]))
+
+    def _groups(self, columns: list[list[Any]]) -> list[list[RowRef]]:
+        """Rows whose value (non-null) occurs more than once, grouped, in file order."""
+        values = [v for col in columns for v in col] if len(columns) != 1 else columns[0]
+        try:
+            arr = pa.array(values)
+            if not (pa.types.is_string(arr.type) or pa.types.is_integer(arr.type) or pa.types.is_null(arr.type)):
+                raise pa.ArrowInvalid("not a scalar column")
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            return self._groups_python(values)
+        if len(arr) == 0 or arr.null_count == len(arr):
+            return []
+        encoded = pc.dictionary_encode(arr)
+        code_array = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+        counts = np.bincount(code_array[code_array >= 0], minlength=len(encoded.dictionary))
+        repeated = np.flatnonzero(counts > 1)
+        if len(repeated) == 0:
+            return []
+        rows = np.flatnonzero(np.isin(code_array, repeated))
+        order = np.argsort(code_array[rows], kind="stable")
+        rows, group_codes = rows[order], code_array[rows[order]]
+        bounds = np.flatnonzero(np.diff(group_codes)) + 1
+        groups = [[self._ref(int(g)) for g in chunk] for chunk in np.split(rows, bounds)]
+        groups.sort(key=lambda g: g[0])
+        return groups
+
+    def _groups_python(self, values: list[Any]) -> list[list[RowRef]]:
+        by_value: dict[Any, list[int]] = {}
+        for i, v in enumerate(values):
+            if v is not None:
+                by_value.setdefault(v if isinstance(v, (str, int, float)) else repr(v), []).append(i)
+        return [[self._ref(i) for i in rows] for rows in by_value.values() if len(rows) > 1]
+
+    @cached_property
+    def key_groups(self) -> list[list[RowRef]]:
+        """Rows sharing a key (a sample described more than once)."""
+        return self._groups([m.keys for m in self.manifests])
+
+    @cached_property
+    def content_groups(self) -> list[list[RowRef]]:
+        """Rows sharing a content: the hash field, else the media path, else the inline text."""
+        return self._groups([self._content_column(m) for m in self.manifests])
+
+    def _content_column(self, m: Manifest) -> list[Any]:
+        if m.fields.get("content"):
+            return m.contents
+        if m.fields.get("media"):
+            return m.media
+        return [None] * len(m)
+
+    def content_of(self, ref: RowRef) -> Any:
+        return self._content_column(self.manifests[ref.manifest])[ref.row]
+
+    @cached_property
+    def class_counts(self) -> Counter[str]:
+        """Rows per label value (as written; aliases not resolved)."""
+        counts: Counter[str] = Counter()
+        for m in self.manifests:
+            singles = [v for v in m.labels if type(v) is str]
+            counts.update(singles)
+            if len(singles) != len(m.labels):
+                for v in m.labels:
+                    if type(v) is not str and (t := label_tuple(v)):
+                        counts.update(set(t))
+        return counts
+
+    def rows_with_labels(self, labels: set[str]) -> Iterator[tuple[RowRef, int | None, str]]:
+        """Rows using any of `labels`: (row, index in a multi-label list or None, the label)."""
+        for mi, m in enumerate(self.manifests):
+            for r, v in enumerate(m.labels):
+                if type(v) is str:
+                    if v in labels:
+                        yield RowRef(mi, r), None, v
+                elif isinstance(v, list):
+                    for i, item in enumerate(v):
+                        if item in labels:
+                            yield RowRef(mi, r), i, item
+                elif v is not None and (t := label_tuple(v)) and t[0] in labels:
+                    yield RowRef(mi, r), None, t[0]
+
+    def label_span(self, ref: RowRef, index: int | None) -> Span:
+        m = self.manifests[ref.manifest]
+        label_field = m.fields.get("label")
+        if index is None or not label_field:
+            return m.span(ref.row, "label")
+        return m.span(ref.row, path=[label_field, index])

@@ -1,0 +1,145 @@
+"""JSONL manifests: one JSON object per line, read tolerantly and fast.
+
+Every line is parsed with orjson (gc paused); the role fields go into
+columns; lines that cannot be read become LS101–LS104 problems with exact
+columns. CRLF line ends, a BOM and a missing final newline are tolerated.
+"""
+from __future__ import annotations
+
+import gc
+import json
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from .config import DatasetConfig, ROLES
+from .manifest import Manifest, split_from_name
+from .rowschema import RowSchema
+from .types import Problem, Span
+
+BOM = b"\xef\xbb\xbf"
+DETECT_ROWS = 200
+
+
+def detect_fields(rows: list[dict[str, Any]], dataset: DatasetConfig) -> dict[str, str | None]:
+    """Which field plays each role: the configured one, else the first default seen in `rows`."""
+    fields: dict[str, str | None] = {}
+    for role in ROLES:
+        candidates = dataset.field_candidates(role)
+        if role in dataset.fields:
+            fields[role] = candidates[0]
+            continue
+        present = next((c for c in candidates if any(c in r for r in rows)), None)
+        fields[role] = present if present is not None or role not in ("key", "label") else candidates[0]
+    return fields
+
+
+def read_jsonl(path: Path, dataset: DatasetConfig, schema: RowSchema | None = None, data: bytes | None = None) -> Manifest:
+    """Read a JSONL manifest from disk (or from `data`, e.g. an editor buffer)."""
+    manifest = Manifest(path=str(path), kind="jsonl", file_split=split_from_name(path.name))
+    if data is None:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            manifest.problems.append(Problem("LS105", Span(0, 0, 0, 0), f"cannot read manifest: {exc.strerror or exc}"))
+            return manifest
+    if data.startswith(BOM):
+        manifest.problems.append(Problem("LS104", Span(0, 0, 0, 1), "file starts with a UTF-8 byte order mark (BOM); JSONL must not have one"))
+        data = data[3:]
+    if not data.strip():
+        manifest.problems.append(Problem("LS103", Span(0, 0, 0, 0), "empty manifest: the file has no rows"))
+        return manifest
+    if b"\x00" in data[:8192] and not data[:1] == b"{":
+        manifest.problems.append(Problem("LS104", Span(0, 0, 0, 0), "binary file (NUL bytes), not JSONL text"))
+        return manifest
+    raw_lines = data.split(b"\n")
+    if raw_lines[-1] == b"":
+        raw_lines.pop()
+    manifest.line_count = len(raw_lines)
+    manifest.text_of = lambda line: raw_lines[line].decode("utf-8", errors="replace")
+
+    loads = orjson.loads
+    sample: list[dict[str, Any]] = []
+    for raw in raw_lines[:DETECT_ROWS]:
+        try:
+            obj = loads(raw)
+        except orjson.JSONDecodeError:
+            continue
+        if type(obj) is dict:
+            sample.append(obj)
+    fields = detect_fields(sample, dataset)
+    manifest.fields = fields
+    kf, lf, sf, af, cf, mf, vf = (fields[r] for r in ("key", "label", "split", "annotator", "content", "media", "votes"))
+    lines, keys, labels, splits, annotators, contents, media, votes = ([] for _ in range(8))
+    problems, schema_failures = manifest.problems, []
+    dict_type = dict
+    is_valid = schema.is_valid if schema is not None and schema.usable else None
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for lineno, raw in enumerate(raw_lines):
+            try:
+                obj = loads(raw)
+            except orjson.JSONDecodeError:
+                problems.append(_unreadable(raw, lineno))
+                continue
+            if type(obj) is not dict_type:
+                problems.append(Problem("LS102", Span(lineno, 0, lineno, len(raw.rstrip(b"\r").decode("utf-8", "replace"))), f"row is {_json_kind(obj)}, not a JSON object"))
+                continue
+            lines.append(lineno)
+            keys.append(obj.get(kf))
+            labels.append(obj.get(lf))
+            if sf:
+                splits.append(obj.get(sf))
+            if af:
+                annotators.append(obj.get(af))
+            if cf:
+                contents.append(obj.get(cf))
+            if mf:
+                media.append(obj.get(mf))
+            if vf:
+                votes.append(obj.get(vf))
+            if is_valid is not None and not is_valid(obj):
+                schema_failures.append((len(lines) - 1, obj))
+    finally:
+        if was_enabled:
+            gc.enable()
+    manifest.lines, manifest.keys, manifest.labels = lines, keys, labels
+    n = len(lines)
+    manifest.splits = splits or [None] * n
+    manifest.annotators = annotators or [None] * n
+    manifest.contents = contents or [None] * n
+    manifest.media = media or [None] * n
+    manifest.votes = votes or [None] * n
+    manifest.schema_failures = [(row, schema.errors(obj)) for row, obj in schema_failures] if schema else []
+    return manifest
+
+
+def _json_kind(value: Any) -> str:
+    return {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean", type(None): "null"}.get(type(value), "not an object")
+
+
+def _unreadable(raw: bytes, lineno: int) -> Problem:
+    """LS101/LS103/LS104 for a line orjson rejected, with the exact column."""
+    body = raw.rstrip(b"\r")
+    if not body.strip():
+        return Problem("LS103", Span(lineno, 0, lineno, len(body)), "blank line inside a JSONL file")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        col = len(body[: exc.start].decode("utf-8", "replace"))
+        return Problem("LS104", Span(lineno, col, lineno, col + 1), f"invalid UTF-8 byte 0x{body[exc.start]:02x} at column {col + 1}")
+    if "\x00" in text:
+        col = text.index("\x00")
+        return Problem("LS104", Span(lineno, col, lineno, col + 1), f"NUL byte at column {col + 1}")
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        col = exc.pos
+        detail = exc.msg
+        if col >= len(text):
+            detail = f"unexpected end of line ({exc.msg.lower()}): truncated row?"
+            col = max(len(text) - 1, 0)
+        return Problem("LS101", Span(lineno, col, lineno, min(col + 1, len(text))), f"invalid JSON: {detail}")
+    return Problem("LS101", Span(lineno, 0, lineno, len(text)), "invalid JSON: NaN, Infinity or a number out of range")

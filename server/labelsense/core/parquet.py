@@ -1,0 +1,95 @@
+"""Parquet manifests through pyarrow: row i is "line" i.
+
+Only the role columns are turned into Python values. Hugging Face
+`ClassLabel` integer columns (and lists of them) are mapped to class names from
+the file's `huggingface` schema metadata. A file that cannot be read is one
+LS105 problem, never an exception.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from .config import DatasetConfig, ROLES
+from .manifest import Manifest, split_from_name
+from .rowschema import RowSchema
+from .types import Problem, Span
+
+
+def class_label_names(schema: pa.Schema) -> dict[str, list[str]]:
+    """Column → class names for the `ClassLabel` features in Hugging Face metadata."""
+    raw = (schema.metadata or {}).get(b"huggingface")
+    if not raw:
+        return {}
+    try:
+        features = json.loads(raw).get("info", {}).get("features", {})
+    except (ValueError, AttributeError):
+        return {}
+    out: dict[str, list[str]] = {}
+    for name, feature in features.items() if isinstance(features, dict) else ():
+        inner = feature.get("feature", feature) if isinstance(feature, dict) else {}
+        if isinstance(inner, dict) and inner.get("_type") == "ClassLabel" and isinstance(inner.get("names"), list):
+            out[name] = [str(n) for n in inner["names"]]
+    return out
+
+
+def read_table(path: Path) -> tuple[pa.Table | None, str | None]:
+    """The whole table, or None and a message saying why it cannot be read."""
+    try:
+        return pq.read_table(path), None
+    except (OSError, pa.ArrowException, ValueError) as exc:
+        return None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def read_parquet(path: Path, dataset: DatasetConfig, schema: RowSchema | None = None) -> Manifest:
+    manifest = Manifest(path=str(path), kind="parquet", file_split=split_from_name(path.name))
+    table, error = read_table(path)
+    if table is None:
+        manifest.problems.append(Problem("LS105", Span(0, 0, 0, 0), f"cannot read Parquet file: {error}"))
+        return manifest
+    table = _map_class_labels(table)
+    names = set(table.column_names)
+    fields: dict[str, str | None] = {}
+    for role in ROLES:
+        candidates = dataset.field_candidates(role)
+        found = next((c for c in candidates if c in names), None)
+        fields[role] = found if found or role not in ("key", "label") else candidates[0]
+    manifest.fields = fields
+    manifest.column_names = tuple(table.column_names)
+    n = table.num_rows
+    manifest.line_count = n
+    manifest.lines = list(range(n))
+    columns = {"key": "keys", "label": "labels", "split": "splits", "annotator": "annotators", "content": "contents", "media": "media", "votes": "votes"}
+    for role, attr in columns.items():
+        name = fields[role]
+        setattr(manifest, attr, table.column(name).to_pylist() if name in names else [None] * n)
+    if fields["label"] not in names:
+        manifest.problems.append(Problem("LS203", Span(0, 0, 0, 0), f"Parquet file has no label column '{fields['label']}' (columns: {', '.join(table.column_names)})"))
+        manifest.labels = [None] * n
+    if schema is not None and schema.usable:
+        manifest.schema_failures = sorted(schema.table_errors(table).items())
+    return manifest
+
+
+def _map_class_labels(table: pa.Table) -> pa.Table:
+    for name, classes in class_label_names(table.schema).items():
+        if name not in table.column_names:
+            continue
+        col = table.column(name)
+        dictionary = pa.array(classes + ["<invalid class index>"])
+
+        def to_names(values: pa.Array) -> pa.Array:
+            idx = pc.if_else(pc.and_(pc.greater_equal(values, 0), pc.less(values, len(classes))), values, len(classes))
+            return pc.take(dictionary, idx.cast(pa.int64()))
+
+        if pa.types.is_integer(col.type):
+            table = table.set_column(table.column_names.index(name), name, pa.chunked_array([to_names(c) for c in col.chunks], type=pa.string()))
+        elif (pa.types.is_list(col.type) or pa.types.is_large_list(col.type)) and pa.types.is_integer(col.type.value_type):
+            chunks = [pa.ListArray.from_arrays(c.offsets, to_names(c.flatten()), mask=c.is_null()) for c in col.chunks]
+            table = table.set_column(table.column_names.index(name), name, pa.chunked_array(chunks, type=pa.list_(pa.string())))
+    return table

@@ -1,0 +1,74 @@
+"""What a rule is: a code, a kebab-case name, a default severity, a check over
+a loaded dataset, and its module's docstring as documentation."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator
+
+from ..dataset import Dataset, RowRef
+from ..manifest import Manifest
+from ..types import Edit, Finding, Fix, Related, Severity, Span
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str
+    severity: Severity
+    check: Callable[[Dataset], Iterable[Finding]]
+    doc: str
+    fixable: bool = False
+
+    @property
+    def summary(self) -> str:
+        """The first line of the doc."""
+        return self.doc.strip().splitlines()[0] if self.doc else self.name
+
+    def at(self, path: str, span: Span, message: str, related: tuple[Related, ...] = (), fixes: tuple[Fix, ...] = (), deprecated: bool = False) -> Finding:
+        return Finding(self.code, path, span, message, self.severity, related, fixes, deprecated)
+
+
+def problems(ds: Dataset, rule: Rule) -> Iterator[Finding]:
+    """Findings for the reader problems that carry `rule`'s code (manifests, taxonomy, row schema)."""
+    sources = [(m.path, m.problems) for m in ds.manifests]
+    if ds.taxonomy is not None:
+        sources.append((ds.taxonomy.path, ds.taxonomy.problems))
+    if ds.schema is not None:
+        sources.append((ds.schema.path, ds.schema.problems))
+    for path, found in sources:
+        for p in found:
+            if p.code == rule.code:
+                related = (Related(path, p.extra["first"], "first definition"),) if "first" in p.extra else ()
+                yield Finding(rule.code, path, p.span, p.message, p.severity or rule.severity, related)
+
+
+def label_edit(manifest: Manifest, span: Span, value: str) -> Edit:
+    """An edit setting the label at `span` to `value` (JSON-quoted in JSONL, a cell in Parquet)."""
+    if manifest.kind == "parquet":
+        return Edit(manifest.path, span, value, manifest.fields.get("label"))
+    return Edit(manifest.path, span, json.dumps(value, ensure_ascii=False))
+
+
+def by_annotator(ds: Dataset, group: list[RowRef]) -> dict[object, list[RowRef]]:
+    """Rows of one key, bucketed by annotator (rows without one share a bucket)."""
+    buckets: dict[object, list[RowRef]] = {}
+    for ref in group:
+        m = ds.manifests[ref.manifest]
+        who = m.annotators[ref.row] if m.fields.get("annotator") else None
+        buckets.setdefault(who if isinstance(who, (str, int)) or who is None else repr(who), []).append(ref)
+    return buckets
+
+
+def shown(labels: tuple[str, ...] | None) -> str:
+    """`'cat'` or `['cat', 'dog']` for messages."""
+    if labels is None:
+        return "(no label)"
+    return f"'{labels[0]}'" if len(labels) == 1 else "[" + ", ".join(f"'{v}'" for v in labels) + "]"
+
+
+def others(ds: Dataset, refs: list[RowRef], what: Callable[[RowRef], str], limit: int = 3) -> str:
+    """`'dog' at val.jsonl:4, 'bird' at test.jsonl:9 and 2 more` for messages."""
+    parts = [f"{what(r)} at {ds.where(r)}" for r in refs[:limit]]
+    more = f" and {len(refs) - limit} more" if len(refs) > limit else ""
+    return ", ".join(parts) + more

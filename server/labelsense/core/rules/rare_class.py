@@ -1,0 +1,36 @@
+"""A class with too few samples.
+
+What it does: reports, on the taxonomy, each class that rows label directly
+(by name or alias) fewer than `min-samples` times (in `[rules]`, default 5).
+Classes used by no row are LS312's.
+
+Why it matters: a class with a handful of samples cannot be learned or
+evaluated reliably, and is often a typo or a leftover.
+
+Example: `ferret` labelled on 2 rows with `min-samples = 5`.
+
+Fix: collect more samples, merge the class into its parent, or lower `min-samples`.
+"""
+from collections import Counter
+from typing import Iterator
+
+from ..dataset import Dataset
+from ..types import Finding, Severity
+from .base import Rule
+
+
+def check(ds: Dataset) -> Iterator[Finding]:
+    tax = ds.taxonomy
+    if tax is None:
+        return
+    counts: Counter[str] = Counter()
+    for label, n in ds.class_counts.items():
+        if (c := tax.resolve(label)) is not None:
+            counts[c] += n
+    least = ds.rules.min_samples
+    for name, n in counts.items():
+        if n < least:
+            yield RULE.at(tax.path, tax.classes[name].span, f"class '{name}' has {n} sample{'s' if n != 1 else ''}, fewer than min-samples = {least}")
+
+
+RULE = Rule("LS313", "rare-class", Severity.INFO, check, __doc__)

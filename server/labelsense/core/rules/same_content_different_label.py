@@ -1,0 +1,49 @@
+"""The same content under different labels, in different samples.
+
+What it does: groups rows by content — the content-hash field (`sha256`,
+`md5`, `hash`) if the manifest has one, else the media path — and reports
+rows of different keys that carry the same content but different labels.
+
+Why it matters: the same image (often a re-upload under a new id) labelled
+`cat` once and `dog` once is a label error the key-based check cannot see.
+
+Example: `{"id": "a", "sha256": "9f2…", "label": "cat"}` and
+`{"id": "b", "sha256": "9f2…", "label": "dog"}`.
+
+Fix: decide the right label for the content, fix the other row, and consider
+dropping the duplicate sample.
+"""
+from typing import Iterator
+
+from ..dataset import Dataset
+from ..types import Finding, Severity
+from .base import Rule, others, shown
+
+
+def check(ds: Dataset) -> Iterator[Finding]:
+    for group in ds.content_groups:
+        labels = {r: tuple(sorted(set(ds.labels(r) or ()))) for r in group}
+        keys = {r: ds.manifest(r).keys[r.row] for r in group}
+        if len(set(labels.values())) < 2:
+            continue
+        content = ds.content_of(group[0])
+        role = "content" if ds.manifest(group[0]).fields.get("content") else "media"
+        for ref in group:
+            rest = [r for r in group if labels[r] != labels[ref] and keys[r] != keys[ref]]
+            if not rest:
+                continue
+            text = others(ds, rest, lambda r: f"{shown(ds.labels(r))} (key '{keys[r]}')")
+            yield RULE.at(
+                ds.manifest(ref).path,
+                ds.span(ref, role),
+                f"same {role} '{_short(content)}' labelled {shown(ds.labels(ref))} here, {text}",
+                related=ds.related(rest, lambda r: f"same {role}, labelled {shown(ds.labels(r))}"),
+            )
+
+
+def _short(value: object) -> str:
+    text = str(value)
+    return text if len(text) <= 24 else text[:12] + "…" + text[-8:]
+
+
+RULE = Rule("LS403", "same-content-different-label", Severity.WARNING, check, __doc__)

@@ -1,0 +1,336 @@
+"""Class taxonomies: the declarations that labels refer to.
+
+Reads the native format (`taxonomy.yaml` / `.json`: classes with parents, a DAG,
+aliases and `exclusive` groups), `classes.txt` / `labels.txt`, and COCO
+`categories`. Loading never raises on user data: problems (LS105, LS310,
+LS311) come back with exact spans.
+"""
+from __future__ import annotations
+
+import difflib
+import json
+from collections import deque
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Iterable
+
+import yaml
+
+from .config import nearest
+from .types import Problem, Span
+
+try:
+    _Loader: type = yaml.CSafeLoader
+except AttributeError:  # PyYAML without libyaml
+    _Loader = yaml.SafeLoader
+
+TAXONOMY_NAMES = ("taxonomy.yaml", "taxonomy.yml", "taxonomy.json", "classes.txt", "labels.txt")
+
+
+@dataclass(frozen=True, slots=True)
+class ClassDef:
+    """One declared class; `span` is where its name is declared."""
+
+    name: str
+    span: Span
+    parents: tuple[str, ...] = ()
+    parent_spans: tuple[Span, ...] = ()
+    description: str = ""
+    aliases: tuple[str, ...] = ()
+    alias_spans: tuple[Span, ...] = ()
+    deprecated: bool = False
+
+
+@dataclass
+class Taxonomy:
+    """Classes by name, aliases, exclusive groups, and what could not be read."""
+
+    path: str
+    classes: dict[str, ClassDef] = field(default_factory=dict)
+    exclusive: tuple[tuple[str, ...], ...] = ()
+    exclusive_spans: tuple[Span, ...] = ()
+    problems: list[Problem] = field(default_factory=list)
+
+    @cached_property
+    def aliases(self) -> dict[str, str]:
+        """Alias → canonical class name."""
+        return {alias: c.name for c in self.classes.values() for alias in c.aliases if alias not in self.classes}
+
+    @cached_property
+    def children(self) -> dict[str, tuple[str, ...]]:
+        kids: dict[str, list[str]] = {}
+        for c in self.classes.values():
+            for p in c.parents:
+                if p in self.classes and p != c.name:
+                    kids.setdefault(p, []).append(c.name)
+        return {k: tuple(v) for k, v in kids.items()}
+
+    @cached_property
+    def exclusive_of(self) -> dict[str, frozenset[int]]:
+        """Class → indices of the exclusive groups it belongs to."""
+        groups: dict[str, set[int]] = {}
+        for i, group in enumerate(self.exclusive):
+            for name in group:
+                groups.setdefault(name, set()).add(i)
+        return {k: frozenset(v) for k, v in groups.items()}
+
+    def is_leaf(self, name: str) -> bool:
+        return name not in self.children
+
+    def ancestors(self, names: Iterable[str]) -> set[str]:
+        """Every class above any of `names` (not the names themselves); safe on cycles."""
+        seen: set[str] = set()
+        queue = deque(names)
+        while queue:
+            for parent in self.classes[n].parents if (n := queue.popleft()) in self.classes else ():
+                if parent not in seen:
+                    seen.add(parent)
+                    queue.append(parent)
+        return seen
+
+    def path_to_root(self, name: str) -> list[str]:
+        """One path from a root down to `name` (the first parent at each step)."""
+        path, seen = [name], {name}
+        while (c := self.classes.get(path[0])) and c.parents and c.parents[0] not in seen:
+            seen.add(c.parents[0])
+            path.insert(0, c.parents[0])
+        return path
+
+    def resolve(self, label: str) -> str | None:
+        """The class a label names: itself, or the canonical class of an alias."""
+        return label if label in self.classes else self.aliases.get(label)
+
+
+def find_taxonomy(root: Path) -> Path | None:
+    """The nearest taxonomy file at or below `root`, shallowest first."""
+    for depth_glob in ("", "*/", "*/*/"):
+        for name in TAXONOMY_NAMES:
+            found = sorted(root.glob(depth_glob + name))
+            if found:
+                return found[0]
+    return None
+
+
+def load_taxonomy(path: Path, text: str | None = None) -> Taxonomy:
+    """Read a taxonomy file (or `text`, an unsaved buffer) of any supported format."""
+    tax = Taxonomy(path=str(path))
+    if text is None:
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            tax.problems.append(Problem("LS105", Span(0, 0, 0, 0), f"cannot read taxonomy: {exc.strerror or exc}"))
+            return tax
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            tax.problems.append(Problem("LS104", Span(0, 0, 0, 0), f"taxonomy is not UTF-8 ({exc.reason} at byte {exc.start})"))
+            text = raw.decode("utf-8", errors="replace")
+    if path.suffix.lower() == ".txt":
+        _read_lines(tax, text)
+    else:
+        _read_structured(tax, text)
+    _check_parents(tax)
+    return tax
+
+
+def _read_lines(tax: Taxonomy, text: str) -> None:
+    for lineno, raw in enumerate(text.split("\n")):
+        name = raw.split("#", 1)[0].strip()
+        if not name:
+            continue
+        col = raw.index(name)
+        span = Span(lineno, col, lineno, col + len(name))
+        if name in tax.classes:
+            first = tax.classes[name].span
+            tax.problems.append(Problem("LS310", span, f"class '{name}' is defined twice (first on line {first.line + 1})", extra={"first": first}))
+        else:
+            tax.classes[name] = ClassDef(name, span)
+
+
+def _span(node: yaml.Node) -> Span:
+    return Span(node.start_mark.line, node.start_mark.column, node.end_mark.line, node.end_mark.column)
+
+
+def _read_structured(tax: Taxonomy, text: str) -> None:
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line, mark.column) if mark else (0, 0)
+        try:  # JSON that YAML rejects (tabs, say): read it without positions
+            data = json.loads(text)
+        except ValueError:
+            tax.problems.append(Problem("LS105", Span(line, col, line, col + 1), f"cannot parse taxonomy: {exc.problem or exc}"))
+            return
+        root = yaml.compose(json.dumps(data, indent=1), Loader=_Loader)
+    except yaml.YAMLError as exc:
+        tax.problems.append(Problem("LS105", Span(0, 0, 0, 0), f"cannot parse taxonomy: {exc}"))
+        return
+    if root is None:
+        tax.problems.append(Problem("LS105", Span(0, 0, 0, 0), "taxonomy file is empty"))
+        return
+    if not isinstance(root, yaml.MappingNode):
+        tax.problems.append(Problem("LS105", _span(root), "taxonomy must be a mapping with 'classes' (or a COCO file with 'categories')"))
+        return
+    top = {k.value: v for k, v in root.value if isinstance(k, yaml.ScalarNode)}
+    if "categories" in top and "classes" not in top:
+        _read_coco(tax, top["categories"])
+        return
+    for key, value in root.value:
+        if key.value not in ("version", "classes", "exclusive"):
+            tax.problems.append(Problem("LS105", _span(key), f"unknown taxonomy key '{key.value}'{nearest(str(key.value), ['version', 'classes', 'exclusive'])}"))
+    classes = top.get("classes")
+    if not isinstance(classes, yaml.MappingNode):
+        tax.problems.append(Problem("LS105", _span(classes or root), "taxonomy needs a 'classes' mapping of class name → {parent, description, aliases}"))
+        return
+    for key, value in classes.value:
+        _read_class(tax, key, value)
+    _read_exclusive(tax, top.get("exclusive"))
+
+
+def _scalar_list(node: yaml.Node | None) -> list[yaml.ScalarNode] | None:
+    """A scalar or a flat list of scalars as nodes; None when it is neither."""
+    if node is None:
+        return []
+    if isinstance(node, yaml.ScalarNode):
+        return [] if node.tag.endswith(":null") else [node]
+    if isinstance(node, yaml.SequenceNode) and all(isinstance(n, yaml.ScalarNode) for n in node.value):
+        return list(node.value)
+    return None
+
+
+def _read_class(tax: Taxonomy, key: yaml.Node, value: yaml.Node) -> None:
+    if not isinstance(key, yaml.ScalarNode):
+        tax.problems.append(Problem("LS105", _span(key), "a class name must be a string"))
+        return
+    name, span = str(key.value), _span(key)
+    fields: dict[str, yaml.Node] = {}
+    if isinstance(value, yaml.MappingNode):
+        for k, v in value.value:
+            if k.value not in ("parent", "description", "aliases", "deprecated"):
+                tax.problems.append(Problem("LS105", _span(k), f"unknown class key '{k.value}' in '{name}'{nearest(str(k.value), ['parent', 'description', 'aliases', 'deprecated'])}"))
+            fields[k.value] = v
+    elif not (isinstance(value, yaml.ScalarNode) and value.tag.endswith(":null")):
+        tax.problems.append(Problem("LS105", _span(value), f"class '{name}' must be a mapping (parent, description, aliases) or empty"))
+    parents = _scalar_list(fields.get("parent"))
+    aliases = _scalar_list(fields.get("aliases"))
+    for what, nodes in (("parent", parents), ("aliases", aliases)):
+        if nodes is None:
+            tax.problems.append(Problem("LS105", _span(fields[what]), f"'{what}' of '{name}' must be a name or a list of names"))
+    description = fields.get("description")
+    deprecated = fields.get("deprecated")
+    definition = ClassDef(
+        name=name,
+        span=span,
+        parents=tuple(str(n.value) for n in parents or ()),
+        parent_spans=tuple(_span(n) for n in parents or ()),
+        description=str(description.value) if isinstance(description, yaml.ScalarNode) else "",
+        aliases=tuple(str(n.value) for n in aliases or ()),
+        alias_spans=tuple(_span(n) for n in aliases or ()),
+        deprecated=isinstance(deprecated, yaml.ScalarNode) and deprecated.value.lower() == "true",
+    )
+    if name in tax.classes:
+        first = tax.classes[name].span
+        tax.problems.append(Problem("LS310", span, f"class '{name}' is defined twice (first on line {first.line + 1})", extra={"first": first}))
+        return
+    tax.classes[name] = definition
+
+
+def _read_exclusive(tax: Taxonomy, node: yaml.Node | None) -> None:
+    if node is None:
+        return
+    if not isinstance(node, yaml.SequenceNode):
+        tax.problems.append(Problem("LS105", _span(node), "'exclusive' must be a list of lists of class names"))
+        return
+    groups, spans = [], []
+    for group in node.value:
+        names = _scalar_list(group) if isinstance(group, yaml.SequenceNode) else None
+        if names is None:
+            tax.problems.append(Problem("LS105", _span(group), "an exclusive group must be a list of class names"))
+            continue
+        for n in names:
+            if n.value not in tax.classes:
+                tax.problems.append(Problem("LS311", _span(n), f"exclusive group names unknown class '{n.value}'{nearest(str(n.value), list(tax.classes))}"))
+        groups.append(tuple(str(n.value) for n in names))
+        spans.append(_span(group))
+    tax.exclusive, tax.exclusive_spans = tuple(groups), tuple(spans)
+
+
+def _read_coco(tax: Taxonomy, node: yaml.Node) -> None:
+    if not isinstance(node, yaml.SequenceNode):
+        tax.problems.append(Problem("LS105", _span(node), "'categories' must be a list"))
+        return
+    supers: dict[str, Span] = {}
+    for item in node.value:
+        fields = {k.value: v for k, v in item.value} if isinstance(item, yaml.MappingNode) else {}
+        name_node = fields.get("name")
+        if not isinstance(name_node, yaml.ScalarNode):
+            tax.problems.append(Problem("LS105", _span(item), "a COCO category needs a 'name'"))
+            continue
+        name, span = str(name_node.value), _span(name_node)
+        sup = fields.get("supercategory")
+        parents = (str(sup.value),) if isinstance(sup, yaml.ScalarNode) and sup.value and sup.value != name else ()
+        if parents:
+            supers.setdefault(parents[0], _span(sup))
+        if name in tax.classes:
+            first = tax.classes[name].span
+            tax.problems.append(Problem("LS310", span, f"class '{name}' is defined twice (first on line {first.line + 1})", extra={"first": first}))
+            continue
+        tax.classes[name] = ClassDef(name, span, parents=parents, parent_spans=(_span(sup),) if parents else ())
+    for sup_name, span in supers.items():  # supercategories are the inner nodes
+        tax.classes.setdefault(sup_name, ClassDef(sup_name, span, description="COCO supercategory"))
+
+
+def _check_parents(tax: Taxonomy) -> None:
+    """LS311: unknown parents and cycles (each cycle reported once, at one of its edges)."""
+    names = list(tax.classes)
+    for c in tax.classes.values():
+        for parent, span in zip(c.parents, c.parent_spans):
+            if parent not in tax.classes:
+                tax.problems.append(Problem("LS311", span, f"class '{c.name}' has unknown parent '{parent}'{nearest(parent, names)}"))
+    WHITE, GREY, BLACK = 0, 1, 2
+    colour = dict.fromkeys(tax.classes, WHITE)
+    for start in tax.classes:
+        if colour[start] != WHITE:
+            continue
+        colour[start] = GREY
+        stack: list[tuple[str, int]] = [(start, 0)]
+        while stack:
+            node, i = stack[-1]
+            parents = tax.classes[node].parents
+            if i == len(parents):
+                colour[node] = BLACK
+                stack.pop()
+                continue
+            stack[-1] = (node, i + 1)
+            parent = parents[i]
+            if parent not in colour:
+                continue
+            if colour[parent] == GREY:
+                cycle = [n for n, _ in stack[[n for n, _ in stack].index(parent):]]
+                tax.problems.append(Problem("LS311", tax.classes[node].parent_spans[i], f"cycle in the hierarchy: {' → '.join(cycle + [parent])}"))
+            elif colour[parent] == WHITE:
+                colour[parent] = GREY
+                stack.append((parent, 0))
+
+
+
+def _folded(name: str) -> str:
+    return " ".join(name.replace("_", " ").replace("-", " ").split()).casefold()
+
+
+def suggest(tax: Taxonomy, label: str) -> str | None:
+    """The class a mistyped label most likely meant: same name up to case, spacing or
+    separators, else the closest by edit distance; None when nothing is close."""
+    folded = {}
+    for name in (*tax.classes, *tax.aliases):
+        folded.setdefault(_folded(name), name)
+    target = _folded(label)
+    if target in folded:
+        return tax.resolve(folded[target])
+    keys = list(folded)
+    if len(keys) > 5000:  # keep edit-distance search cheap on huge taxonomies
+        keys = [k for k in keys if k[:1] == target[:1] and abs(len(k) - len(target)) <= 3]
+    match = difflib.get_close_matches(target, keys, n=1, cutoff=0.75)
+    return tax.resolve(folded[match[0]]) if match else None
