@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+
+import orjson
+from functools import lru_cache
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -16,6 +19,7 @@ SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 
 
+@lru_cache(maxsize=4096)
 def display_path(path: str) -> str:
     """A path relative to the working directory when it is below it."""
     try:
@@ -31,7 +35,7 @@ def _pos(f: Finding) -> tuple[int, int, int, int]:
     return s.line + 1, s.col + 1, s.end_line + 1, s.end_col + 1
 
 
-def as_text(findings: list[Finding], files: int, statistics: bool) -> str:
+def as_text(findings: list[Finding], files: int, statistics: bool, failed: bool = False) -> str:
     lines = []
     for f in findings:
         line, col, _, _ = _pos(f)
@@ -47,7 +51,7 @@ def as_text(findings: list[Finding], files: int, statistics: bool) -> str:
         fixable = sum(1 for f in findings if f.safe_fix)
         if fixable:
             lines.append(f"{fixable} fixable with `labelsense check --fix`.")
-    else:
+    elif not failed:
         lines.append(f"All checks passed ({files} manifest file{'s' if files != 1 else ''}).")
     return "\n".join(lines)
 
@@ -68,7 +72,7 @@ def finding_dict(f: Finding) -> dict[str, Any]:
 
 
 def as_json(findings: list[Finding]) -> str:
-    return json.dumps([finding_dict(f) for f in findings], indent=2, ensure_ascii=False)
+    return orjson.dumps([finding_dict(f) for f in findings], option=orjson.OPT_INDENT_2).decode()
 
 
 def _location(path: str, line: int, col: int, end_line: int | None = None, end_col: int | None = None) -> dict[str, Any]:

@@ -79,7 +79,7 @@ def _check(args: argparse.Namespace) -> int:
             print(f"Fixed {sum(fixed.values())} finding(s) in {len(fixed)} file(s).", file=sys.stderr)
             report = engine.check(args.paths, select or None, ignore)
             findings = report.findings
-    render = {"text": lambda: formats.as_text(findings, len(report.files), args.statistics), "json": lambda: formats.as_json(findings),
+    render = {"text": lambda: formats.as_text(findings, len(report.files), args.statistics, bool(report.errors)), "json": lambda: formats.as_json(findings),
               "sarif": lambda: formats.as_sarif(findings), "github": lambda: formats.as_github(findings)}[args.format]
     text = render()
     if text:

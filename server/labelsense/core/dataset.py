@@ -59,13 +59,13 @@ class Dataset:
         return self.manifests[ref.manifest].span(ref.row, role)
 
     def related(self, refs: list[RowRef], message: Any, limit: int = 20) -> tuple[Related, ...]:
-        """Related locations for `refs` (at most `limit`); `message(ref)` describes each."""
-        return tuple(Related(self.manifests[r.manifest].path, self.span(r, "key"), message(r)) for r in refs[:limit])
+        """Related locations (row starts) for `refs`, at most `limit`; `message(ref)` describes each."""
+        return tuple(Related(self.manifests[r.manifest].path, Span.row(self.manifests[r.manifest].lines[r.row]), message(r)) for r in refs[:limit])
 
     def where(self, ref: RowRef) -> str:
         """`train.jsonl:12` — a short human reference to a row."""
         m = self.manifests[ref.manifest]
-        return f"{Path(m.path).name}:{m.lines[ref.row] + 1}"
+        return f"{m.name}:{m.lines[ref.row] + 1}"
 
     # -- groupings -------------------------------------------------------
     @cached_property
@@ -96,8 +96,10 @@ class Dataset:
         rows = np.flatnonzero(np.isin(code_array, repeated))
         order = np.argsort(code_array[rows], kind="stable")
         rows, group_codes = rows[order], code_array[rows[order]]
-        bounds = np.flatnonzero(np.diff(group_codes)) + 1
-        groups = [[self._ref(int(g)) for g in chunk] for chunk in np.split(rows, bounds)]
+        bounds = (np.flatnonzero(np.diff(group_codes)) + 1).tolist()
+        which = np.searchsorted(self._offsets, rows, side="right") - 1
+        refs = list(map(RowRef, which.tolist(), (rows - self._offsets[which]).tolist()))
+        groups = [refs[a:b] for a, b in zip([0, *bounds], [*bounds, len(refs)])]
         groups.sort(key=lambda g: g[0])
         return groups
 
@@ -123,22 +125,36 @@ class Dataset:
             return m.contents
         if m.fields.get("media"):
             return m.media
-        return [None] * len(m)
+        return m.texts
 
     def content_of(self, ref: RowRef) -> Any:
         return self._content_column(self.manifests[ref.manifest])[ref.row]
+
+    def content_role(self, ref: RowRef) -> str:
+        m = self.manifests[ref.manifest]
+        return next((role for role in ("content", "media", "text") if m.fields.get(role)), "key")
+
+    @cached_property
+    def label_set_counts(self) -> Counter[tuple[str, ...]]:
+        """Rows per distinct label set (labels as written, aliases not resolved)."""
+        counts: Counter[tuple[str, ...]] = Counter()
+        for m in self.manifests:
+            singles = [v for v in m.labels if type(v) is str]
+            for label, n in Counter(singles).items():
+                counts[(label,)] += n
+            if len(singles) != len(m.labels):
+                for v in m.labels:
+                    if type(v) is not str and (t := label_tuple(v)):
+                        counts[tuple(sorted(set(t)))] += 1
+        return counts
 
     @cached_property
     def class_counts(self) -> Counter[str]:
         """Rows per label value (as written; aliases not resolved)."""
         counts: Counter[str] = Counter()
-        for m in self.manifests:
-            singles = [v for v in m.labels if type(v) is str]
-            counts.update(singles)
-            if len(singles) != len(m.labels):
-                for v in m.labels:
-                    if type(v) is not str and (t := label_tuple(v)):
-                        counts.update(set(t))
+        for labels, n in self.label_set_counts.items():
+            for label in labels:
+                counts[label] += n
         return counts
 
     def rows_with_labels(self, labels: set[str]) -> Iterator[tuple[RowRef, int | None, str]]:

@@ -5,6 +5,7 @@ pieces (`load_dataset`, `run_rules`) on its own documents.
 """
 from __future__ import annotations
 
+import gc
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,10 +96,17 @@ def run_rules(ds: Dataset, rules: list[Rule], on_error: Callable[[Rule, BaseExce
 
 def apply_config(config: Config, findings: list[Finding]) -> list[Finding]:
     """Severity overrides and per-file-ignores of the config."""
+    if not config.rules.per_file_ignores and not config.rules.severity:
+        return findings
     out = []
+    ignored: dict[tuple[str, str], bool] = {}
     for f in findings:
-        rel = _relative(Path(f.path), config.root)
-        if rel is not None and any(paths.matches(rel, [glob]) and any(matches(s, _rule(f.code)) for s in codes) for glob, codes in config.rules.per_file_ignores.items()):
+        skip = ignored.get((f.path, f.code))
+        if skip is None:
+            rel = _relative(Path(f.path), config.root)
+            skip = ignored[f.path, f.code] = rel is not None and any(
+                paths.matches(rel, [glob]) and any(matches(s, _rule(f.code)) for s in codes) for glob, codes in config.rules.per_file_ignores.items())
+        if skip:
             continue
         override = next((sev for sel, sev in config.rules.severity.items() if matches(sel, _rule(f.code))), None)
         if override is not None and override != f.severity:
@@ -123,16 +131,16 @@ def _relative(path: Path, root: Path) -> str | None:
 def discover(targets: list[Path]) -> tuple[list[Config], list[str]]:
     """Configs governing `targets` (above or below each), plus zero-config roots; and config errors."""
     configs: dict[Path, Config] = {}
-    errors: list[str] = []
+    errors: dict[Path, str] = {}
 
     def add(config_path: Path) -> None:
         key = config_path.resolve()
-        if key in configs or any(key == Path(e) for e in errors):
+        if key in configs or key in errors:
             return
         try:
             configs[key] = load_config(key)
         except ConfigError as exc:
-            errors.append(str(exc))
+            errors[key] = str(exc)
 
     for target in targets:
         above = find_config(target)
@@ -145,11 +153,21 @@ def discover(targets: list[Path]) -> tuple[list[Config], list[str]]:
         if not above:
             root = target if target.is_dir() else target.parent
             configs.setdefault(root / "(defaults)", default_config(root))
-    return list(configs.values()), errors
+    return list(configs.values()), list(errors.values())
 
 
 def check(targets: list[Path], select: tuple[str, ...] | None = None, ignore: tuple[str, ...] = (), progress: Progress | None = None) -> Report:
     """Check the manifests under `targets`; findings only for files under a target."""
+    was_enabled = gc.isenabled()
+    gc.disable()  # millions of long-lived row values: collection passes would only rescan them
+    try:
+        return _check(targets, select, ignore, progress)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _check(targets: list[Path], select: tuple[str, ...] | None, ignore: tuple[str, ...], progress: Progress | None) -> Report:
     report = Report()
     targets = [t.resolve() for t in targets]
     for t in targets:
@@ -176,9 +194,12 @@ def check(targets: list[Path], select: tuple[str, ...] | None = None, ignore: tu
                 report.errors.append(f"internal error: rule {rule.code} failed on dataset '{spec.name}': {exc!r}\n{traceback.format_exc()}")
 
             report.files.extend(str(f) for f in files if any(paths.is_under(f, t) for t in targets))
+            wanted: dict[str, bool] = {}
             for f in run_rules(ds, rules, failed):
                 ident = (f.path, f.span, f.code, f.message)
-                if ident not in seen and any(paths.is_under(Path(f.path), t) for t in targets):
+                if (ok := wanted.get(f.path)) is None:
+                    ok = wanted[f.path] = any(paths.is_under(Path(f.path), t) for t in targets)
+                if ok and ident not in seen:
                     seen.add(ident)
                     report.findings.append(f)
     report.findings.sort(key=lambda f: (f.path, f.span.line, f.span.col, f.code))

@@ -20,6 +20,7 @@ from .types import Problem, Span
 
 BOM = b"\xef\xbb\xbf"
 DETECT_ROWS = 200
+CHUNK = 65536
 
 
 def detect_fields(rows: list[dict[str, Any]], dataset: DatasetConfig) -> dict[str, str | None]:
@@ -47,7 +48,7 @@ def read_jsonl(path: Path, dataset: DatasetConfig, schema: RowSchema | None = No
     if data.startswith(BOM):
         manifest.problems.append(Problem("LS104", Span(0, 0, 0, 1), "file starts with a UTF-8 byte order mark (BOM); JSONL must not have one"))
         data = data[3:]
-    if not data.strip():
+    if not data or data.isspace():
         manifest.problems.append(Problem("LS103", Span(0, 0, 0, 0), "empty manifest: the file has no rows"))
         return manifest
     if b"\x00" in data[:8192] and not data[:1] == b"{":
@@ -70,50 +71,60 @@ def read_jsonl(path: Path, dataset: DatasetConfig, schema: RowSchema | None = No
             sample.append(obj)
     fields = detect_fields(sample, dataset)
     manifest.fields = fields
-    kf, lf, sf, af, cf, mf, vf = (fields[r] for r in ("key", "label", "split", "annotator", "content", "media", "votes"))
-    lines, keys, labels, splits, annotators, contents, media, votes = ([] for _ in range(8))
-    problems, schema_failures = manifest.problems, []
-    dict_type = dict
+    tf = fields["text"] if not (fields["content"] or fields["media"]) else None  # inline text: the content of last resort
+    roles = {"keys": fields["key"], "labels": fields["label"], "splits": fields["split"], "annotators": fields["annotator"],
+             "contents": fields["content"], "media": fields["media"], "votes": fields["votes"], "texts": tf}
+    columns: dict[str, list[Any]] = {attr: [] for attr, name in roles.items() if name}
+    lines: list[int] = []
+    schema_failures: list[tuple[int, Any]] = []
     is_valid = schema.is_valid if schema is not None and schema.usable else None
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        for lineno, raw in enumerate(raw_lines):
-            try:
-                obj = loads(raw)
-            except orjson.JSONDecodeError:
-                problems.append(_unreadable(raw, lineno))
-                continue
-            if type(obj) is not dict_type:
-                problems.append(Problem("LS102", Span(lineno, 0, lineno, len(raw.rstrip(b"\r").decode("utf-8", "replace"))), f"row is {_json_kind(obj)}, not a JSON object"))
-                continue
-            lines.append(lineno)
-            keys.append(obj.get(kf))
-            labels.append(obj.get(lf))
-            if sf:
-                splits.append(obj.get(sf))
-            if af:
-                annotators.append(obj.get(af))
-            if cf:
-                contents.append(obj.get(cf))
-            if mf:
-                media.append(obj.get(mf))
-            if vf:
-                votes.append(obj.get(vf))
-            if is_valid is not None and not is_valid(obj):
-                schema_failures.append((len(lines) - 1, obj))
+        for first in range(0, len(raw_lines), CHUNK):
+            rows, numbers = _parse_chunk(raw_lines, first, manifest.problems)
+            base = len(lines)
+            lines.extend(numbers)
+            for attr, column in columns.items():
+                name = roles[attr]
+                column.extend([r.get(name) for r in rows])
+            if is_valid is not None:
+                schema_failures.extend((base + i, r) for i, r in enumerate(rows) if not is_valid(r))
     finally:
         if was_enabled:
             gc.enable()
-    manifest.lines, manifest.keys, manifest.labels = lines, keys, labels
     n = len(lines)
-    manifest.splits = splits or [None] * n
-    manifest.annotators = annotators or [None] * n
-    manifest.contents = contents or [None] * n
-    manifest.media = media or [None] * n
-    manifest.votes = votes or [None] * n
+    manifest.lines = lines
+    for attr in roles:
+        setattr(manifest, attr, columns.get(attr) or [None] * n)
     manifest.schema_failures = [(row, schema.errors(obj)) for row, obj in schema_failures] if schema else []
     return manifest
+
+
+def _parse_chunk(raw_lines: list[bytes], first: int, problems: list[Problem]) -> tuple[list[dict[str, Any]], range | list[int]]:
+    """Parse lines [first, first + CHUNK): the rows that are objects and their line numbers.
+    The fast path parses the whole chunk at once; a chunk with a bad line is redone line by line."""
+    chunk = raw_lines[first : first + CHUNK]
+    loads = orjson.loads
+    try:
+        rows = [loads(raw) for raw in chunk]
+        if all(type(r) is dict for r in rows):
+            return rows, range(first, first + len(chunk))
+    except orjson.JSONDecodeError:
+        pass
+    rows, numbers = [], []
+    for lineno, raw in enumerate(chunk, first):
+        try:
+            obj = loads(raw)
+        except orjson.JSONDecodeError:
+            problems.append(_unreadable(raw, lineno))
+            continue
+        if type(obj) is not dict:
+            problems.append(Problem("LS102", Span(lineno, 0, lineno, len(raw.rstrip(b"\r").decode("utf-8", "replace"))), f"row is {_json_kind(obj)}, not a JSON object"))
+            continue
+        rows.append(obj)
+        numbers.append(lineno)
+    return rows, numbers
 
 
 def _json_kind(value: Any) -> str:
@@ -138,8 +149,8 @@ def _unreadable(raw: bytes, lineno: int) -> Problem:
     except json.JSONDecodeError as exc:
         col = exc.pos
         detail = exc.msg
-        if col >= len(text):
+        if col >= len(text) or exc.msg.startswith("Unterminated string"):  # runs off the end of the line
             detail = f"unexpected end of line ({exc.msg.lower()}): truncated row?"
-            col = max(len(text) - 1, 0)
+            col = len(text)
         return Problem("LS101", Span(lineno, col, lineno, min(col + 1, len(text))), f"invalid JSON: {detail}")
     return Problem("LS101", Span(lineno, 0, lineno, len(text)), "invalid JSON: NaN, Infinity or a number out of range")

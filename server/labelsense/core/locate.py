@@ -6,11 +6,17 @@ on the whole file. Columns are character indices into the line's text.
 from __future__ import annotations
 
 import json
-from json.decoder import scanstring
+import re
 from typing import Sequence
 
-_decoder = json.JSONDecoder()
 _WS = " \t\r\n"
+
+
+def _back(text: str, i: int) -> int:
+    """The end of the text before `i`, without trailing white space."""
+    while i > 0 and text[i - 1] in _WS:
+        i -= 1
+    return i
 
 
 def _skip(text: str, i: int) -> int:
@@ -19,45 +25,68 @@ def _skip(text: str, i: int) -> int:
     return i
 
 
-def _members(text: str, start: int) -> list[tuple[str | int, int, int, int, int]]:
-    """Children of the container at `start`: (name or index, key_start, key_end, value_start, value_end)."""
-    out: list[tuple[str | int, int, int, int, int]] = []
-    opener = text[start]
-    i = _skip(text, start + 1)
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{},:]')
+
+
+def _members(text: str, start: int) -> list["Member"]:
+    """Children of the container at `start`: (name or index, key_start, key_end, value_start, value_end).
+    One regex pass over strings and punctuation; scalars are skipped over, not decoded."""
+    out: list[Member] = []
+    is_object = text[start] == "{"
+    depth = 0
+    name: str | int | None = None if is_object else 0
+    key_start = key_end = value_start = -1
+    if not is_object:
+        value_start = _skip(text, start + 1)
     index = 0
-    while i < len(text) and text[i] not in "]}":
-        if opener == "{":
-            if text[i] != '"':
-                break
-            name, key_end = scanstring(text, i + 1)
-            key_start = i
-            i = _skip(text, key_end)
-            if i >= len(text) or text[i] != ":":
-                break
-            i = _skip(text, i + 1)
-        else:
-            name, key_start, key_end = index, i, i
-        try:
-            _, end = _decoder.raw_decode(text, i)
-        except ValueError:
-            break
-        out.append((name, key_start, key_end, i, end))
-        index += 1
-        i = _skip(text, end)
-        if i < len(text) and text[i] == ",":
-            i = _skip(text, i + 1)
+    for m in _TOKEN.finditer(text, start + 1):
+        tok = m.group()
+        if depth == 0:
+            if tok[0] == '"' and is_object and name is None:
+                name = json.loads(tok) if "\\" in tok else tok[1:-1]
+                key_start, key_end = m.start(), m.end()
+                continue
+            if tok == ":":
+                value_start = _skip(text, m.end())
+                continue
+            if tok in ",]}":
+                end = _back(text, m.start())
+                if name is not None and end > value_start >= 0:
+                    out.append((name, key_start if is_object else value_start, key_end if is_object else value_start, value_start, end))
+                if tok != ",":
+                    return out
+                index += 1
+                name = None if is_object else index
+                key_start, key_end, value_start = -1, m.end(), -1
+                if not is_object:
+                    value_start = _skip(text, m.end())
+                continue
+        if tok in "[{":
+            depth += 1
+        elif tok in "]}":
+            depth -= 1
     return out
 
 
-def locate(text: str, path: Sequence[str | int], key: bool = False) -> tuple[int, int] | None:
-    """Character range of the value at `path` (or of its key, with `key`) in `text`; None if absent."""
+Member = tuple[str | int, int, int, int, int]
+
+
+def top_members(text: str) -> list[Member]:
+    """Members of the top-level container of a line (name or index, key_start, key_end, value_start, value_end)."""
+    start = _skip(text, 0)
+    return _members(text, start) if start < len(text) and text[start] in "[{" else []
+
+
+def locate(text: str, path: Sequence[str | int], key: bool = False, top: list[Member] | None = None) -> tuple[int, int] | None:
+    """Character range of the value at `path` (or of its key, with `key`) in `text`; None if absent.
+    `top` is the line's `top_members`, when the caller has it cached."""
     start = _skip(text, 0)
     end = len(text.rstrip(_WS))
     key_range: tuple[int, int] | None = None
-    for step in path:
+    for depth, step in enumerate(path):
         if start >= len(text) or text[start] not in "[{":
             return None
-        for name, ks, ke, vs, ve in _members(text, start):
+        for name, ks, ke, vs, ve in (top if depth == 0 and top is not None else _members(text, start)):
             if name == step:
                 start, end, key_range = vs, ve, (ks, ke)
                 break
@@ -66,11 +95,3 @@ def locate(text: str, path: Sequence[str | int], key: bool = False) -> tuple[int
     if key:
         return key_range
     return start, end
-
-
-def member_names(text: str) -> list[tuple[str, int, int, int, int]]:
-    """Top-level members of the object on a line (name, key_start, key_end, value_start, value_end)."""
-    start = _skip(text, 0)
-    if start >= len(text) or text[start] != "{":
-        return []
-    return [m for m in _members(text, start) if isinstance(m[0], str)]  # type: ignore[misc]

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .locate import locate
+from .locate import Member, locate, top_members
 from .types import Problem, Span
 
 SPLIT_NAMES = {"train": "train", "training": "train", "val": "val", "valid": "val", "validation": "val", "dev": "val", "test": "test", "testing": "test"}
@@ -61,6 +61,7 @@ class Manifest:
     annotators: list[Any] = field(default_factory=list)
     contents: list[Any] = field(default_factory=list)
     media: list[Any] = field(default_factory=list)
+    texts: list[Any] = field(default_factory=list)
     votes: list[Any] = field(default_factory=list)
     file_split: str | None = None
     problems: list[Problem] = field(default_factory=list)
@@ -68,6 +69,11 @@ class Manifest:
     line_count: int = 0
     text_of: Any = None  # callable(line) -> str, for spans; None for Parquet
     column_names: tuple[str, ...] = ()
+    _members: dict[int, list[Member]] = field(default_factory=dict, repr=False)  # span cache by line
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
 
     def __len__(self) -> int:
         return len(self.lines)
@@ -79,7 +85,12 @@ class Manifest:
             return Span(line, 0, line, 0)
         text = self.text_of(line)
         where = path if path is not None else ([self.fields[role]] if role and self.fields.get(role) else None)
-        found = locate(text, where, key=key) if where is not None else None
+        found = None
+        if where is not None:
+            top = self._members.get(line)
+            if top is None:
+                top = self._members[line] = top_members(text)
+            found = locate(text, where, key=key, top=top)
         if found is None:
             stripped = text.rstrip("\r")
             return Span(line, 0, line, len(stripped))

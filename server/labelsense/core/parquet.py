@@ -64,13 +64,13 @@ def read_parquet(path: Path, dataset: DatasetConfig, schema: RowSchema | None = 
     n = table.num_rows
     manifest.line_count = n
     manifest.lines = list(range(n))
-    columns = {"key": "keys", "label": "labels", "split": "splits", "annotator": "annotators", "content": "contents", "media": "media", "votes": "votes"}
+    columns = {"key": "keys", "label": "labels", "split": "splits", "annotator": "annotators", "content": "contents", "media": "media", "votes": "votes", "text": "texts"}
     for role, attr in columns.items():
         name = fields[role]
         setattr(manifest, attr, table.column(name).to_pylist() if name in names else [None] * n)
-    if fields["label"] not in names:
-        manifest.problems.append(Problem("LS203", Span(0, 0, 0, 0), f"Parquet file has no label column '{fields['label']}' (columns: {', '.join(table.column_names)})"))
-        manifest.labels = [None] * n
+    for code, role in (("LS202", "key"), ("LS203", "label")):
+        if fields[role] not in names:
+            manifest.problems.append(Problem(code, Span(0, 0, 0, 0), f"Parquet file has no {role} column '{fields[role]}' (columns: {', '.join(table.column_names)})"))
     if schema is not None and schema.usable:
         manifest.schema_failures = sorted(schema.table_errors(table).items())
     return manifest

@@ -7,7 +7,6 @@ LS311) come back with exact spans.
 """
 from __future__ import annotations
 
-import difflib
 import json
 from collections import deque
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Iterable
 
 import yaml
+from rapidfuzz import fuzz, process
 
 from .config import nearest
 from .types import Problem, Span
@@ -74,6 +74,14 @@ class Taxonomy:
             for name in group:
                 groups.setdefault(name, set()).add(i)
         return {k: frozenset(v) for k, v in groups.items()}
+
+    @cached_property
+    def folded_names(self) -> dict[str, str]:
+        """Case/space/separator-folded name → class or alias name, for suggestions."""
+        folded: dict[str, str] = {}
+        for name in (*self.classes, *self.aliases):
+            folded.setdefault(_folded(name), name)
+        return folded
 
     def is_leaf(self, name: str) -> bool:
         return name not in self.children
@@ -289,32 +297,73 @@ def _check_parents(tax: Taxonomy) -> None:
         for parent, span in zip(c.parents, c.parent_spans):
             if parent not in tax.classes:
                 tax.problems.append(Problem("LS311", span, f"class '{c.name}' has unknown parent '{parent}'{nearest(parent, names)}"))
-    WHITE, GREY, BLACK = 0, 1, 2
-    colour = dict.fromkeys(tax.classes, WHITE)
-    for start in tax.classes:
-        if colour[start] != WHITE:
+    for component in _cycles(tax):
+        members = set(component)
+        for name in component:  # every class that is its own ancestor, at its edge into the cycle
+            c = tax.classes[name]
+            i = next(i for i, p in enumerate(c.parents) if p in members)
+            loop = _loop(tax, name, members)
+            tax.problems.append(Problem("LS311", c.parent_spans[i], f"cycle in the hierarchy: {' → '.join(loop)}"))
+
+
+def _cycles(tax: Taxonomy) -> list[list[str]]:
+    """Strongly connected components of the parent graph that contain a cycle (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    out: list[list[str]] = []
+    for root in tax.classes:
+        if root in index:
             continue
-        colour[start] = GREY
-        stack: list[tuple[str, int]] = [(start, 0)]
-        while stack:
-            node, i = stack[-1]
-            parents = tax.classes[node].parents
-            if i == len(parents):
-                colour[node] = BLACK
-                stack.pop()
+        work = [(root, 0)]
+        while work:
+            node, i = work.pop()
+            if i == 0:
+                index[node] = low[node] = len(index)
+                stack.append(node)
+                on_stack.add(node)
+            parents = [p for p in tax.classes[node].parents if p in tax.classes]
+            if i < len(parents):
+                work.append((node, i + 1))
+                p = parents[i]
+                if p not in index:
+                    work.append((p, 0))
+                elif p in on_stack:
+                    low[node] = min(low[node], index[p])
                 continue
-            stack[-1] = (node, i + 1)
-            parent = parents[i]
-            if parent not in colour:
-                continue
-            if colour[parent] == GREY:
-                cycle = [n for n, _ in stack[[n for n, _ in stack].index(parent):]]
-                tax.problems.append(Problem("LS311", tax.classes[node].parent_spans[i], f"cycle in the hierarchy: {' → '.join(cycle + [parent])}"))
-            elif colour[parent] == WHITE:
-                colour[parent] = GREY
-                stack.append((parent, 0))
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    n = stack.pop()
+                    on_stack.discard(n)
+                    component.append(n)
+                    if n == node:
+                        break
+                if len(component) > 1 or node in tax.classes[node].parents:
+                    out.append(component[::-1])
+            if work:
+                parent_node = work[-1][0]
+                low[parent_node] = min(low[parent_node], low[node])
+    return out
 
 
+def _loop(tax: Taxonomy, start: str, members: set[str]) -> list[str]:
+    """A shortest path start → … → start through parents inside one cycle component."""
+    previous: dict[str, str] = {}
+    queue = deque([start])
+    while queue:
+        node = queue.popleft()
+        for p in tax.classes[node].parents:
+            if p == start:
+                path = [node]
+                while path[-1] != start:
+                    path.append(previous[path[-1]])
+                return [start, *reversed(path[:-1]), start] if node != start else [start, start]
+            if p in members and p not in previous:
+                previous[p] = node
+                queue.append(p)
+    return [start]
 
 def _folded(name: str) -> str:
     return " ".join(name.replace("_", " ").replace("-", " ").split()).casefold()
@@ -322,15 +371,10 @@ def _folded(name: str) -> str:
 
 def suggest(tax: Taxonomy, label: str) -> str | None:
     """The class a mistyped label most likely meant: same name up to case, spacing or
-    separators, else the closest by edit distance; None when nothing is close."""
-    folded = {}
-    for name in (*tax.classes, *tax.aliases):
-        folded.setdefault(_folded(name), name)
+    separators, else the closest by edit distance (rapidfuzz); None when nothing is close."""
+    folded = tax.folded_names
     target = _folded(label)
     if target in folded:
         return tax.resolve(folded[target])
-    keys = list(folded)
-    if len(keys) > 5000:  # keep edit-distance search cheap on huge taxonomies
-        keys = [k for k in keys if k[:1] == target[:1] and abs(len(k) - len(target)) <= 3]
-    match = difflib.get_close_matches(target, keys, n=1, cutoff=0.75)
+    match = process.extractOne(target, list(folded), scorer=fuzz.ratio, score_cutoff=75)
     return tax.resolve(folded[match[0]]) if match else None

@@ -51,13 +51,36 @@ def label_edit(manifest: Manifest, span: Span, value: str) -> Edit:
 
 
 def by_annotator(ds: Dataset, group: list[RowRef]) -> dict[object, list[RowRef]]:
-    """Rows of one key, bucketed by annotator (rows without one share a bucket)."""
+    """Rows of one key, bucketed by annotator (rows without one share the bucket None)."""
     buckets: dict[object, list[RowRef]] = {}
     for ref in group:
-        m = ds.manifests[ref.manifest]
-        who = m.annotators[ref.row] if m.fields.get("annotator") else None
-        buckets.setdefault(who if isinstance(who, (str, int)) or who is None else repr(who), []).append(ref)
+        buckets.setdefault(annotator(ds, ref), []).append(ref)
     return buckets
+
+
+def annotator(ds: Dataset, ref: RowRef) -> object:
+    m = ds.manifests[ref.manifest]
+    who = m.annotators[ref.row] if m.fields.get("annotator") else None
+    return who if isinstance(who, (str, int)) or who is None else repr(who)
+
+
+def comparable(ds: Dataset, group: list[RowRef]) -> dict[RowRef, list[RowRef]]:
+    """For each row of a key, the other rows it must agree with: rows by the same
+    annotator, and every row when either side names no annotator (distinct
+    annotators are votes, LS405's business)."""
+    buckets = by_annotator(ds, group)
+    unnamed = buckets.get(None, [])
+    out = {}
+    for ref in group:
+        who = annotator(ds, ref)
+        pool = group if who is None else buckets[who] + unnamed
+        out[ref] = [r for r in pool if r != ref]
+    return out
+
+
+def label_set(labels: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    """Labels as an order-free set (a sorted tuple), for comparing rows."""
+    return tuple(sorted(set(labels))) if labels is not None else None
 
 
 def shown(labels: tuple[str, ...] | None) -> str:

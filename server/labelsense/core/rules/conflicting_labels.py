@@ -17,31 +17,26 @@ from typing import Iterator
 
 from ..dataset import Dataset
 from ..types import Finding, Severity
-from .base import Rule, by_annotator, others, shown
+from .base import Rule, comparable, label_set, others, shown
 
 
 def check(ds: Dataset) -> Iterator[Finding]:
     for group in ds.key_groups:
-        for rows in by_annotator(ds, group).values():
-            labels = {r: _canonical(ds.labels(r)) for r in rows}
-            if len(rows) < 2 or len(set(labels.values())) < 2:
+        labels = {r: label_set(ds.labels(r)) for r in group}
+        if len(set(labels.values())) < 2:
+            continue
+        key = ds.manifest(group[0]).keys[group[0].row]
+        for ref, pool in comparable(ds, group).items():
+            rest = [r for r in pool if labels[r] != labels[ref]]
+            if not rest:
                 continue
-            key = ds.manifest(rows[0]).keys[rows[0].row]
-            for ref in rows:
-                rest = [r for r in rows if r != ref and labels[r] != labels[ref]]
-                if not rest:
-                    continue
-                text = others(ds, rest, lambda r: shown(ds.labels(r)))
-                yield RULE.at(
-                    ds.manifest(ref).path,
-                    ds.span(ref, "label"),
-                    f"conflicting labels for key '{key}': {shown(ds.labels(ref))} here, {text}",
-                    related=ds.related(rest, lambda r: f"labelled {shown(ds.labels(r))}"),
-                )
-
-
-def _canonical(labels: tuple[str, ...] | None) -> tuple[str, ...] | None:
-    return tuple(sorted(set(labels))) if labels is not None else None
+            text = others(ds, rest, lambda r: shown(ds.labels(r)))
+            yield RULE.at(
+                ds.manifest(ref).path,
+                ds.span(ref, "label"),
+                f"conflicting labels for key '{key}': {shown(ds.labels(ref))} here, {text}",
+                related=ds.related(rest, lambda r: f"labelled {shown(ds.labels(r))}"),
+            )
 
 
 RULE = Rule("LS401", "conflicting-labels", Severity.ERROR, check, __doc__)

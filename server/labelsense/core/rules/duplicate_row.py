@@ -16,35 +16,31 @@ from typing import Iterator
 
 from ..dataset import Dataset
 from ..types import Edit, Finding, Fix, Severity, Span
-from .base import Rule, by_annotator
+from .base import Rule, comparable, label_set
 
 
 def check(ds: Dataset) -> Iterator[Finding]:
     for group in ds.key_groups:
-        for rows in by_annotator(ds, group).values():
-            same: dict[object, list] = {}
-            for ref in rows:
-                labels = ds.labels(ref)
-                same.setdefault(tuple(sorted(set(labels))) if labels else None, []).append(ref)
-            for copies in same.values():
-                if len(copies) < 2:
-                    continue
-                key = ds.manifest(copies[0]).keys[copies[0].row]
-                for i, ref in enumerate(copies):
-                    m = ds.manifest(ref)
-                    rest = [r for r in copies if r != ref]
-                    fixes = ()
-                    if i > 0 and m.kind == "jsonl":
-                        line = m.lines[ref.row]
-                        fixes = (Fix("Delete this duplicate row", (Edit(m.path, Span(line, 0, line + 1, 0), ""),)),)
-                    relation = "is repeated at" if i == 0 else "as"
-                    yield RULE.at(
-                        m.path,
-                        ds.span(ref, "key"),
-                        f"duplicate row: key '{key}' with the same labels {relation} {', '.join(ds.where(r) for r in rest[:3])}{' and more' if len(rest) > 3 else ''}",
-                        related=ds.related(rest, lambda r: "same key and labels"),
-                        fixes=fixes,
-                    )
+        labels = {r: label_set(ds.labels(r)) for r in group}
+        key = ds.manifest(group[0]).keys[group[0].row]
+        for ref, pool in comparable(ds, group).items():
+            copies = [r for r in pool if labels[r] == labels[ref]]
+            if not copies:
+                continue
+            m = ds.manifest(ref)
+            later = ref > copies[0]
+            fixes = ()
+            if later and m.kind == "jsonl":
+                line = m.lines[ref.row]
+                fixes = (Fix("Delete this duplicate row", (Edit(m.path, Span(line, 0, line + 1, 0), ""),)),)
+            relation = "as" if later else "is repeated at"
+            yield RULE.at(
+                m.path,
+                ds.span(ref, "key"),
+                f"duplicate row: key '{key}' with the same labels {relation} {', '.join(ds.where(r) for r in copies[:3])}{' and more' if len(copies) > 3 else ''}",
+                related=ds.related(copies, lambda r: "same key and labels"),
+                fixes=fixes,
+            )
 
 
 RULE = Rule("LS402", "duplicate-row", Severity.WARNING, check, __doc__)

@@ -14,6 +14,7 @@ Fix: keep the correct label and remove the other.
 from typing import Iterator
 
 from ..dataset import Dataset
+from ..taxonomy import Taxonomy
 from ..types import Finding, Severity
 from .base import Rule
 
@@ -28,22 +29,23 @@ def check(ds: Dataset) -> Iterator[Finding]:
                 continue
             hits = _groups_hit(tax, [v for v in value if isinstance(v, str)])
             for group, members in hits.items():
-                if len(members) > 1:
-                    names = " and ".join(f"'{v}'" for v in members)
-                    yield RULE.at(m.path, m.span(row, "label"), f"{names} are exclusive (group [{', '.join(tax.exclusive[group])}]) but label the same sample")
+                names = " and ".join(f"'{v}'" for v in dict.fromkeys(members))
+                yield RULE.at(m.path, m.span(row, "label"), f"{names} are exclusive (group [{', '.join(tax.exclusive[group])}]) but label the same sample")
 
 
-def _groups_hit(tax, labels: list[str]) -> dict[int, list[str]]:  # noqa: ANN001 - Taxonomy
-    hits: dict[int, list[str]] = {}
+def _groups_hit(tax: Taxonomy, labels: list[str]) -> dict[int, list[str]]:
+    """Exclusive group → the labels that fall under it, for groups hit through two
+    or more distinct members (a class and its own subclass or alias are one member)."""
+    members: dict[int, dict[str, list[str]]] = {}
     for label in dict.fromkeys(labels):
         name = tax.resolve(label)
         if name is None:
             continue
         for cls in (name, *tax.ancestors([name])):
             for group in tax.exclusive_of.get(cls, ()):
-                if label not in hits.setdefault(group, []):
-                    hits[group].append(label)
-    return hits
+                members.setdefault(group, {}).setdefault(cls, []).append(label)
+    return {g: [label for ls in hit.values() for label in dict.fromkeys(ls)] for g, hit in members.items()
+            if len(hit) > 1 and len({label for ls in hit.values() for label in ls}) > 1}
 
 
 RULE = Rule("LS304", "exclusive-classes", Severity.ERROR, check, __doc__)

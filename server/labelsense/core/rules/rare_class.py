@@ -1,8 +1,8 @@
 """A class with too few samples.
 
-What it does: reports, on the taxonomy, each class that rows label directly
-(by name or alias) fewer than `min-samples` times (in `[rules]`, default 5).
-Classes used by no row are LS312's.
+What it does: reports, on the taxonomy, each class whose samples — rows
+labelled with it, an alias of it, or any of its subclasses — number fewer
+than `min-samples` (in `[rules]`, default 5). Classes used by no row are LS312's.
 
 Why it matters: a class with a handful of samples cannot be learned or
 evaluated reliably, and is often a typo or a leftover.
@@ -24,9 +24,10 @@ def check(ds: Dataset) -> Iterator[Finding]:
     if tax is None:
         return
     counts: Counter[str] = Counter()
-    for label, n in ds.class_counts.items():
-        if (c := tax.resolve(label)) is not None:
-            counts[c] += n
+    for labels, n in ds.label_set_counts.items():
+        classes = {c for label in labels if (c := tax.resolve(label)) is not None}
+        for cls in classes | tax.ancestors(classes):
+            counts[cls] += n
     least = ds.rules.min_samples
     for name, n in counts.items():
         if n < least:

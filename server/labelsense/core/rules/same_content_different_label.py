@@ -17,17 +17,17 @@ from typing import Iterator
 
 from ..dataset import Dataset
 from ..types import Finding, Severity
-from .base import Rule, others, shown
+from .base import Rule, label_set, others, shown
 
 
 def check(ds: Dataset) -> Iterator[Finding]:
     for group in ds.content_groups:
-        labels = {r: tuple(sorted(set(ds.labels(r) or ()))) for r in group}
+        labels = {r: label_set(ds.labels(r)) for r in group}
         keys = {r: ds.manifest(r).keys[r.row] for r in group}
         if len(set(labels.values())) < 2:
             continue
         content = ds.content_of(group[0])
-        role = "content" if ds.manifest(group[0]).fields.get("content") else "media"
+        role = ds.content_role(group[0])
         for ref in group:
             rest = [r for r in group if labels[r] != labels[ref] and keys[r] != keys[ref]]
             if not rest:

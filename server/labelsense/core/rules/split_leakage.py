@@ -37,7 +37,7 @@ def _leaks(ds: Dataset, groups: list[list[RowRef]], role: str | None, what: str)
                 continue
             names = sorted({splits[r] for r in rest})
             m = ds.manifest(ref)
-            field = role or ("content" if m.fields.get("content") else "media")
+            field = role or ds.content_role(ref)
             label = f"key '{keys[ref]}'" if role else f"content of key '{keys[ref]}'"
             yield RULE.at(
                 m.path,

@@ -1,0 +1,41 @@
+"""Every rule's data fixture: tests/fixtures/rules/<CODE>.yaml holds the files of a
+small dataset (config, taxonomy, manifests; Parquet as row lists) and the exact
+findings expected from that rule alone, as [path, line, column, code] (1-based,
+as the CLI prints them), with optional message fragments."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from labelsense.cli.formats import finding_dict
+from labelsense.core import engine
+from labelsense.core.rules.registry import RULES
+
+FIXTURES = Path(__file__).parent / "fixtures" / "rules"
+
+
+def test_every_rule_has_a_fixture() -> None:
+    assert {r.code for r in RULES} <= {p.stem for p in FIXTURES.glob("*.yaml")}
+
+
+def test_every_rule_doc_has_its_sections() -> None:
+    for r in RULES:
+        for section in ("What it does:", "Why it matters:", "Example:", "Fix:"):
+            assert section in r.doc, f"{r.code} doc lacks {section!r}"
+
+
+@pytest.mark.parametrize("fixture", sorted(FIXTURES.glob("*.yaml")), ids=lambda p: p.stem)
+def test_rule_fixture(fixture: Path, tree, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = yaml.safe_load(fixture.read_text("utf-8"))
+    root = tree({name: (content.encode("latin-1") if spec.get("binary", {}).get(name) else content) for name, content in spec["files"].items()})
+    monkeypatch.chdir(root)
+    report = engine.check([root], select=(fixture.stem,))
+    assert not report.errors
+    got = sorted((d["path"], d["line"], d["column"], d["code"]) for d in map(finding_dict, report.findings))
+    expected = sorted(tuple(e) for e in spec["expected"])
+    assert got == expected
+    messages = [f.message for f in report.findings]
+    for fragment in spec.get("messages", []):
+        assert any(fragment in m for m in messages), f"no message contains {fragment!r}: {messages}"
