@@ -38,6 +38,7 @@ class Dataset:
     manifests: list[Manifest] = field(default_factory=list)
     taxonomy: Taxonomy | None = None
     schema: RowSchema | None = None
+    _per_object: dict[int, bool] = field(default_factory=dict, repr=False)
 
     @property
     def rules(self):  # noqa: ANN201 - RuleConfig
@@ -129,6 +130,14 @@ class Dataset:
 
     def content_of(self, ref: RowRef) -> Any:
         return self._content_column(self.manifests[ref.manifest])[ref.row]
+
+    def per_object(self, manifest: int) -> bool:
+        """Whether a manifest lists objects (detection: a bbox per row, 1.5+ rows per media file)."""
+        if manifest not in self._per_object:
+            m = self.manifests[manifest]
+            media = {v for v in m.media if isinstance(v, str)} if m.fields.get("media") else set()
+            self._per_object[manifest] = bool(m.fields.get("bbox")) and bool(media) and len(m) >= 1.5 * len(media)
+        return self._per_object[manifest]
 
     def content_role(self, ref: RowRef) -> str:
         m = self.manifests[ref.manifest]

@@ -5,7 +5,6 @@ pieces (`load_dataset`, `run_rules`) on its own documents.
 """
 from __future__ import annotations
 
-import gc
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Callable, Iterable
 from . import paths
 from .config import Config, DatasetConfig, default_config, find_config, load_config
 from .dataset import Dataset
+from .gcpause import paused_gc
 from .jsonl import read_jsonl
 from .manifest import Manifest
 from .parquet import read_parquet
@@ -128,8 +128,9 @@ def _relative(path: Path, root: Path) -> str | None:
         return None
 
 
-def discover(targets: list[Path]) -> tuple[list[Config], list[str]]:
-    """Configs governing `targets` (above or below each), plus zero-config roots; and config errors."""
+def discover(targets: list[Path]) -> tuple[list[Config], dict[Path, str]]:
+    """Configs governing `targets` (above or below each), plus zero-config roots; and the
+    config files that failed to load, with their errors."""
     configs: dict[Path, Config] = {}
     errors: dict[Path, str] = {}
 
@@ -153,18 +154,13 @@ def discover(targets: list[Path]) -> tuple[list[Config], list[str]]:
         if not above:
             root = target if target.is_dir() else target.parent
             configs.setdefault(root / "(defaults)", default_config(root))
-    return list(configs.values()), list(errors.values())
+    return list(configs.values()), errors
 
 
 def check(targets: list[Path], select: tuple[str, ...] | None = None, ignore: tuple[str, ...] = (), progress: Progress | None = None) -> Report:
     """Check the manifests under `targets`; findings only for files under a target."""
-    was_enabled = gc.isenabled()
-    gc.disable()  # millions of long-lived row values: collection passes would only rescan them
-    try:
+    with paused_gc():  # millions of long-lived row values: collection passes would only rescan them
         return _check(targets, select, ignore, progress)
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _check(targets: list[Path], select: tuple[str, ...] | None, ignore: tuple[str, ...], progress: Progress | None) -> Report:
@@ -175,8 +171,9 @@ def _check(targets: list[Path], select: tuple[str, ...] | None, ignore: tuple[st
             report.errors.append(f"{t}: no such file or directory")
     targets = [t for t in targets if t.exists()]
     configs, config_errors = discover(targets)
-    report.errors.extend(config_errors)
-    config_roots = [c.root for c in configs if c.path is not None]
+    report.errors.extend(config_errors.values())
+    # files under a broken config are not checked with defaults: its error is the finding
+    config_roots = [c.root for c in configs if c.path is not None] + [p.parent for p in config_errors]
     seen: set[tuple] = set()
     for config in configs:
         rules = selected(select if select is not None else config.rules.select, tuple(config.rules.ignore) + tuple(ignore))

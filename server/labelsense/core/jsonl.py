@@ -6,7 +6,6 @@ columns. CRLF line ends, a BOM and a missing final newline are tolerated.
 """
 from __future__ import annotations
 
-import gc
 import json
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import orjson
 
 from .config import DatasetConfig, ROLES
+from .gcpause import paused_gc
 from .manifest import Manifest, split_from_name
 from .rowschema import RowSchema
 from .types import Problem, Span
@@ -78,9 +78,7 @@ def read_jsonl(path: Path, dataset: DatasetConfig, schema: RowSchema | None = No
     lines: list[int] = []
     schema_failures: list[tuple[int, Any]] = []
     is_valid = schema.is_valid if schema is not None and schema.usable else None
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with paused_gc():
         for first in range(0, len(raw_lines), CHUNK):
             rows, numbers = _parse_chunk(raw_lines, first, manifest.problems)
             base = len(lines)
@@ -90,9 +88,6 @@ def read_jsonl(path: Path, dataset: DatasetConfig, schema: RowSchema | None = No
                 column.extend([r.get(name) for r in rows])
             if is_valid is not None:
                 schema_failures.extend((base + i, r) for i, r in enumerate(rows) if not is_valid(r))
-    finally:
-        if was_enabled:
-            gc.enable()
     n = len(lines)
     manifest.lines = lines
     for attr in roles:

@@ -95,3 +95,32 @@ def locate(text: str, path: Sequence[str | int], key: bool = False, top: list[Me
     if key:
         return key_range
     return start, end
+
+
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_SCALAR = re.compile(r'[^,}\]\s]+')
+_COLON = re.compile(r'\s*:\s*')
+
+
+def locate_field(text: str, name: str) -> tuple[int, int] | None | bool:
+    """Fast path for a top-level field whose quoted name occurs once in the line:
+    its value's range, None if absent, or False when only the full scan can tell."""
+    quoted = json.dumps(name, ensure_ascii=False)
+    at = text.find(quoted)
+    if at < 0:
+        return None if "\\" not in text else False
+    if text.find(quoted, at + 1) >= 0 or text.count("{", 0, at) != 1:
+        return False  # ambiguous, or possibly inside a nested object
+    colon = _COLON.match(text, at + len(quoted))
+    if colon is None:
+        return False  # the text occurs, but as a value
+    start = colon.end()
+    if start >= len(text):
+        return False
+    if text[start] == '"':
+        m = _STRING.match(text, start)
+    elif text[start] in "[{":
+        return False
+    else:
+        m = _SCALAR.match(text, start)
+    return (m.start(), m.end()) if m else False

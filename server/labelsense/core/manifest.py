@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .locate import Member, locate, top_members
+from .locate import Member, locate, locate_field, top_members
 from .types import Problem, Span
 
 SPLIT_NAMES = {"train": "train", "training": "train", "val": "val", "valid": "val", "validation": "val", "dev": "val", "test": "test", "testing": "test"}
@@ -86,6 +86,10 @@ class Manifest:
         text = self.text_of(line)
         where = path if path is not None else ([self.fields[role]] if role and self.fields.get(role) else None)
         found = None
+        if where is not None and len(where) == 1 and not key and isinstance(where[0], str) and line not in self._members:
+            quick = locate_field(text, where[0])
+            if quick is not False:
+                found, where = quick, None
         if where is not None:
             top = self._members.get(line)
             if top is None:

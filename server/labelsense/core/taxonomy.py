@@ -18,6 +18,7 @@ import yaml
 from rapidfuzz import fuzz, process
 
 from .config import nearest
+from .gcpause import paused_gc
 from .types import Problem, Span
 
 try:
@@ -134,11 +135,12 @@ def load_taxonomy(path: Path, text: str | None = None) -> Taxonomy:
         except UnicodeDecodeError as exc:
             tax.problems.append(Problem("LS104", Span(0, 0, 0, 0), f"taxonomy is not UTF-8 ({exc.reason} at byte {exc.start})"))
             text = raw.decode("utf-8", errors="replace")
-    if path.suffix.lower() == ".txt":
-        _read_lines(tax, text)
-    else:
-        _read_structured(tax, text)
-    _check_parents(tax)
+    with paused_gc():
+        if path.suffix.lower() == ".txt":
+            _read_lines(tax, text)
+        else:
+            _read_structured(tax, text)
+        _check_parents(tax)
     return tax
 
 

@@ -31,7 +31,7 @@ def check(ds: Dataset) -> Iterator[Finding]:
     least = ds.rules.min_samples
     for name, n in counts.items():
         if n < least:
-            yield RULE.at(tax.path, tax.classes[name].span, f"class '{name}' has {n} sample{'s' if n != 1 else ''}, fewer than min-samples = {least}")
+            yield RULE.at(tax.path, tax.classes[name].span, f"class '{name}' has {n} sample{'s' if n != 1 else ''} in dataset '{ds.spec.name}', fewer than min-samples = {least}")
 
 
 RULE = Rule("LS313", "rare-class", Severity.INFO, check, __doc__)

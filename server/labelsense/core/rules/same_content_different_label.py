@@ -1,8 +1,11 @@
 """The same content under different labels, in different samples.
 
 What it does: groups rows by content — the content-hash field (`sha256`,
-`md5`, `hash`) if the manifest has one, else the media path — and reports
-rows of different keys that carry the same content but different labels.
+`md5`, `hash`) if the manifest has one, else the media path, else the inline
+text — and reports rows of different keys that carry the same content but
+different labels. Detection manifests — rows with a `bbox`, on average 1.5 or
+more rows per media file, i.e. one row per object — are not compared by
+media path: many objects, many labels, one image.
 
 Why it matters: the same image (often a re-upload under a new id) labelled
 `cat` once and `dog` once is a label error the key-based check cannot see.
@@ -28,6 +31,8 @@ def check(ds: Dataset) -> Iterator[Finding]:
             continue
         content = ds.content_of(group[0])
         role = ds.content_role(group[0])
+        if role == "media" and all(ds.per_object(r.manifest) for r in group):
+            continue  # detection rows: one row per object, many labels per image is normal
         for ref in group:
             rest = [r for r in group if labels[r] != labels[ref] and keys[r] != keys[ref]]
             if not rest:

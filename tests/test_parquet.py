@@ -1,0 +1,67 @@
+"""Parquet manifests: Hugging Face ClassLabel columns, list columns, and the same
+findings as a JSONL copy of the same rows."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from labelsense.cli.formats import finding_dict
+from labelsense.core import engine
+
+CONFIG = '[[dataset]]\nmanifests = ["data/*"]\ntaxonomy = "classes.txt"\n'
+
+
+def hf_metadata(features: dict) -> dict[bytes, bytes]:
+    return {b"huggingface": json.dumps({"info": {"features": features}}).encode()}
+
+
+def test_class_label_integers_are_mapped_to_names(tree) -> None:
+    root = tree({"labelsense.toml": CONFIG, "classes.txt": "cat\ndog\nbird\n"})
+    (root / "data").mkdir()
+    names = ["cat", "dog", "hamster"]
+    features = {"id": {"dtype": "string", "_type": "Value"}, "label": {"names": names, "_type": "ClassLabel"}}
+    table = pa.table({"id": ["a", "b", "c", "d"], "label": pa.array([0, 2, 1, 7], pa.int64())}).replace_schema_metadata(hf_metadata(features))
+    pq.write_table(table, root / "data" / "train.parquet")
+    report = engine.check([root])
+    got = [(f.span.line, f.code, f.message) for f in report.findings if f.severity > 1]
+    assert got == [(1, "LS301", "unknown class 'hamster' (not in classes.txt)"), (3, "LS301", "unknown class '<invalid class index>' (not in classes.txt)")]
+
+
+def test_multi_label_class_label_lists(tree) -> None:
+    root = tree({"labelsense.toml": CONFIG, "classes.txt": "cat\ndog\n"})
+    (root / "data").mkdir()
+    features = {"labels": {"feature": {"names": ["cat", "dog", "cow"], "_type": "ClassLabel"}, "_type": "Sequence"}}
+    table = pa.table({"id": ["a", "b"], "labels": pa.array([[0, 1], [2]], pa.list_(pa.int32()))}).replace_schema_metadata(hf_metadata(features))
+    pq.write_table(table, root / "data" / "train.parquet")
+    report = engine.check([root])
+    assert [(f.span.line, f.code) for f in report.findings if f.severity > 1] == [(1, "LS301")]
+
+
+def test_jsonl_and_parquet_copies_give_the_same_findings(tree) -> None:
+    rows = [
+        {"id": "1", "label": "cat", "split": "train", "sha256": "a" * 64},
+        {"id": "1", "label": "dog", "split": "train", "sha256": "b" * 64},
+        {"id": "2", "label": "kitty", "split": "train", "sha256": "c" * 64},
+        {"id": "3", "label": "dog", "split": "test", "sha256": "a" * 64},
+        {"id": "4", "label": "cat", "split": "validation", "sha256": "d" * 64},
+        {"id": "5", "label": "Cat", "split": "val", "sha256": "e" * 64},
+        {"id": "5", "label": "Cat", "split": "val", "sha256": "e" * 64},
+    ]
+    schema = {"type": "object", "required": ["id", "label"], "properties": {"split": {"enum": ["train", "val", "test"]}, "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"}}}
+    results = {}
+    for kind in ("jsonl", "parquet"):
+        root = tree({f"{kind}/labelsense.toml": CONFIG.replace("classes.txt", "taxonomy.yaml") + 'schema = "row.schema.json"\n',
+                     f"{kind}/taxonomy.yaml": "classes:\n  cat: {aliases: [kitty]}\n  dog: {}\n",
+                     f"{kind}/row.schema.json": json.dumps(schema)}) / kind
+        (root / "data").mkdir()
+        if kind == "jsonl":
+            (root / "data" / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        else:
+            pq.write_table(pa.Table.from_pylist(rows), root / "data" / "train.parquet")
+        report = engine.check([root])
+        results[kind] = sorted((d["line"], d["code"], d["message"].replace("train.jsonl", "train.FILE").replace("train.parquet", "train.FILE")) for d in map(finding_dict, report.findings))
+    assert results["jsonl"] == results["parquet"]
+    assert {code for _, code, _ in results["jsonl"]} >= {"LS201", "LS301", "LS302", "LS401", "LS402", "LS403", "LS404"}
