@@ -1,4 +1,4 @@
-"""`labelsense` command line: check, rule, rules (and, in later front ends, serve and blame)."""
+"""`labelsense` command line: check, serve, rule, rules."""
 from __future__ import annotations
 
 import argparse
@@ -40,6 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
     rule = sub.add_parser("rule", help="show the documentation of one rule")
     rule.add_argument("code", help="a rule code (LS301) or name (unknown-class)")
     sub.add_parser("rules", help="list every rule")
+    serve = sub.add_parser("serve", help="run the language server (stdio by default)")
+    serve.add_argument("--stdio", action="store_true", help="speak LSP over stdin/stdout (the default)")
+    serve.add_argument("--tcp", action="store_true", help="listen on a TCP port instead")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=2087)
     return parser
 
 
@@ -47,6 +52,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "rule":
         return _rule(args.code)
+    if args.command == "serve":
+        from ..lsp.main import serve
+
+        return serve(args.tcp, args.host, args.port)
     if args.command == "rules":
         for r in RULES:
             print(f"{r.code}  {r.name:<30} {r.severity.label:<8} {r.summary}")

@@ -51,7 +51,39 @@ class Taxonomy:
     classes: dict[str, ClassDef] = field(default_factory=dict)
     exclusive: tuple[tuple[str, ...], ...] = ()
     exclusive_spans: tuple[Span, ...] = ()
+    exclusive_member_spans: tuple[tuple[Span, ...], ...] = ()
     problems: list[Problem] = field(default_factory=list)
+
+    @cached_property
+    def occurrences(self) -> dict[int, list[tuple[Span, str, str]]]:
+        """Every place a class name is written, by line: (span, kind, name) with kind
+        `class` (its declaration), `parent`, `alias` or `exclusive`."""
+        out: dict[int, list[tuple[Span, str, str]]] = {}
+
+        def add(span: Span, kind: str, name: str) -> None:
+            out.setdefault(span.line, []).append((span, kind, name))
+
+        for c in self.classes.values():
+            add(c.span, "class", c.name)
+            for parent, span in zip(c.parents, c.parent_spans):
+                add(span, "parent", parent)
+            for alias, span in zip(c.aliases, c.alias_spans):
+                add(span, "alias", alias)
+        for group, spans in zip(self.exclusive, self.exclusive_member_spans):
+            for name, span in zip(group, spans):
+                add(span, "exclusive", name)
+        return out
+
+    def name_at(self, line: int, col: int) -> tuple[Span, str, str] | None:
+        """The class name written at a position (see `occurrences`)."""
+        for span, kind, name in self.occurrences.get(line, ()):
+            if span.col <= col <= span.end_col:
+                return span, kind, name
+        return None
+
+    def usages_of(self, name: str) -> list[tuple[Span, str]]:
+        """Where the taxonomy writes `name` (declaration, parents, exclusive groups)."""
+        return [(span, kind) for spans in self.occurrences.values() for span, kind, n in spans if n == name and kind != "alias"]
 
     @cached_property
     def aliases(self) -> dict[str, str]:
@@ -253,7 +285,7 @@ def _read_exclusive(tax: Taxonomy, node: yaml.Node | None) -> None:
     if not isinstance(node, yaml.SequenceNode):
         tax.problems.append(Problem("LS105", _span(node), "'exclusive' must be a list of lists of class names"))
         return
-    groups, spans = [], []
+    groups, spans, member_spans = [], [], []
     for group in node.value:
         names = _scalar_list(group) if isinstance(group, yaml.SequenceNode) else None
         if names is None:
@@ -264,7 +296,8 @@ def _read_exclusive(tax: Taxonomy, node: yaml.Node | None) -> None:
                 tax.problems.append(Problem("LS311", _span(n), f"exclusive group names unknown class '{n.value}'{nearest(str(n.value), list(tax.classes))}"))
         groups.append(tuple(str(n.value) for n in names))
         spans.append(_span(group))
-    tax.exclusive, tax.exclusive_spans = tuple(groups), tuple(spans)
+        member_spans.append(tuple(_span(n) for n in names))
+    tax.exclusive, tax.exclusive_spans, tax.exclusive_member_spans = tuple(groups), tuple(spans), tuple(member_spans)
 
 
 def _read_coco(tax: Taxonomy, node: yaml.Node) -> None:

@@ -1,0 +1,262 @@
+"""A long-lived view of a workspace for interactive front ends (the language server).
+
+Holds the configs found under the workspace roots, unsaved buffers that
+override files on disk, and per-dataset analyses cached until one of the
+dataset's files changes. Manifests are re-read only when their own content
+changed. Thread-safe: analyses run off the editor's event loop.
+"""
+from __future__ import annotations
+
+import threading
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from . import paths
+from .config import Config, DatasetConfig
+from .dataset import Dataset
+from .engine import Progress, apply_config, dataset_files, discover, read_manifest
+from .gcpause import paused_gc
+from .manifest import Manifest
+from .rowschema import RowSchema
+from .rules.base import Rule
+from .rules.registry import selected
+from .taxonomy import Taxonomy, find_taxonomy, load_taxonomy
+from .types import ConfigError, Finding
+
+CONFIG_FILES = ("labelsense.toml", "pyproject.toml")
+
+
+@dataclass
+class Analysis:
+    """The result of checking one dataset: the loaded data and its findings by file."""
+
+    config: Config
+    spec: DatasetConfig
+    dataset: Dataset
+    findings: dict[str, list[Finding]] = field(default_factory=dict)
+    files: list[Path] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def paths(self) -> set[str]:
+        """Every file this analysis speaks for: manifests, taxonomy, row schema."""
+        out = {str(f) for f in self.files}
+        if self.dataset.taxonomy is not None:
+            out.add(self.dataset.taxonomy.path)
+        if self.dataset.schema is not None:
+            out.add(self.dataset.schema.path)
+        return out
+
+
+class Session:
+    def __init__(self, roots: list[Path], select: tuple[str, ...] | None = None, ignore: tuple[str, ...] = ()) -> None:
+        self.roots = [r.resolve() for r in roots]
+        self.select, self.ignore = select, ignore
+        self._lock = threading.RLock()
+        self._overlays: dict[Path, tuple[int, bytes]] = {}
+        self._configs: list[Config] | None = None
+        self.config_errors: dict[Path, str] = {}
+        self._analyses: dict[tuple[Path, str], Analysis] = {}
+        self._manifests: dict[Path, tuple[object, Manifest]] = {}
+        self._taxonomies: dict[Path, tuple[object, Taxonomy]] = {}
+        self._schemas: dict[Path, tuple[object, RowSchema]] = {}
+        self._stamp = 0
+
+    # -- inputs ------------------------------------------------------------
+    def set_overlay(self, path: Path, data: bytes | None) -> None:
+        """Use `data` instead of the file's contents (an unsaved buffer); None drops it."""
+        with self._lock:
+            self._stamp += 1
+            if data is None:
+                self._overlays.pop(path, None)
+            else:
+                self._overlays[path] = (self._stamp, data)
+            self.changed(path)
+
+    def changed(self, path: Path) -> None:
+        """A file changed (buffer or disk): drop what depends on it."""
+        with self._lock:
+            if path.name in CONFIG_FILES or path.suffix == ".toml":
+                self._configs = None
+                self._analyses.clear()
+                return
+            for key, analysis in list(self._analyses.items()):
+                if str(path) in analysis.paths() or self._owns(analysis, path):
+                    del self._analyses[key]
+
+    def set_rules(self, select: tuple[str, ...] | None, ignore: tuple[str, ...]) -> None:
+        with self._lock:
+            self.select, self.ignore = select, ignore
+            self._analyses.clear()
+
+    def _owns(self, analysis: Analysis, path: Path) -> bool:
+        """Whether `path` would be a manifest of the analysed dataset (a new file)."""
+        try:
+            rel = path.relative_to(analysis.config.root).as_posix()
+        except ValueError:
+            return False
+        return paths.matches(rel, analysis.spec.manifests)
+
+    def read_bytes(self, path: Path) -> bytes:
+        with self._lock:
+            if path in self._overlays:
+                return self._overlays[path][1]
+        return path.read_bytes()
+
+    def _stamp_of(self, path: Path) -> object:
+        with self._lock:
+            if path in self._overlays:
+                return ("buffer", self._overlays[path][0])
+        try:
+            st = path.stat()
+            return ("disk", st.st_mtime_ns, st.st_size)
+        except OSError:
+            return ("missing",)
+
+    # -- configs and datasets ---------------------------------------------
+    def configs(self) -> list[Config]:
+        with self._lock:
+            if self._configs is None:
+                self._configs, self.config_errors = discover(self.roots)
+            return self._configs
+
+    def datasets(self) -> list[tuple[Config, DatasetConfig]]:
+        return [(c, d) for c in self.configs() for d in c.datasets]
+
+    def _nested_roots(self) -> list[Path]:
+        return [c.root for c in self.configs() if c.path is not None] + [p.parent for p in self.config_errors]
+
+    def dataset_for(self, path: Path) -> tuple[Config, DatasetConfig] | None:
+        """The dataset a manifest, taxonomy or row schema belongs to (the innermost config wins)."""
+        best: tuple[Config, DatasetConfig] | None = None
+        for config, spec in self.datasets():
+            if not paths.is_under(path, config.root):
+                continue
+            rel = path.relative_to(config.root).as_posix()
+            nested = [n for n in self._nested_roots() if n != config.root and paths.is_under(n, config.root) and paths.is_under(path, n)]
+            if nested:
+                continue
+            taxonomy = config.root / spec.taxonomy if spec.taxonomy else find_taxonomy(config.root)
+            schema = config.root / spec.schema if spec.schema else None
+            if paths.matches(rel, spec.manifests) or path in (taxonomy, schema):
+                if best is None or len(config.root.parts) > len(best[0].root.parts):
+                    best = (config, spec)
+        return best
+
+    def analyze(self, config: Config, spec: DatasetConfig, progress: Progress | None = None,
+                on_error: Callable[[Rule, BaseException], None] | None = None) -> Analysis:
+        """Check one dataset from buffers and disk, reusing unchanged manifests."""
+        key = (config.root, spec.name)
+        with self._lock:
+            cached = self._analyses.get(key)
+            if cached is not None:
+                return cached
+        with paused_gc():
+            analysis = self._analyze(config, spec, progress, on_error)
+        with self._lock:
+            self._analyses[key] = analysis
+        return analysis
+
+    def _analyze(self, config: Config, spec: DatasetConfig, progress: Progress | None,
+                 on_error: Callable[[Rule, BaseException], None] | None) -> Analysis:
+        files = dataset_files(config, spec, self._nested_roots())
+        with self._lock:
+            files += [p for p in self._overlays if p not in files and paths.is_under(p, config.root)
+                      and paths.matches(p.relative_to(config.root).as_posix(), spec.manifests)
+                      and not any(n != config.root and paths.is_under(p, n) for n in self._nested_roots())]
+        ds = Dataset(config=config, spec=spec)
+        analysis = Analysis(config, spec, ds, files=files)
+        try:
+            ds.taxonomy = self._taxonomy(config, spec)
+            ds.schema = self._schema(config, spec)
+        except ConfigError as exc:
+            analysis.errors.append(str(exc))
+            return analysis
+        total = max(len(files), 1)
+        for i, f in enumerate(files):
+            if progress:
+                progress(i, total, str(f))
+            ds.manifests.append(self._manifest(f, spec, ds.schema))
+        rules = selected(self.select if self.select is not None else config.rules.select, tuple(config.rules.ignore) + self.ignore)
+
+        def failed(rule: Rule, exc: BaseException) -> None:
+            analysis.errors.append(f"rule {rule.code} failed on dataset '{spec.name}': {exc!r}\n{traceback.format_exc()}")
+            if on_error:
+                on_error(rule, exc)
+
+        findings: list[Finding] = []
+        for rule in rules:
+            try:
+                findings.extend(rule.check(ds))
+            except Exception as exc:  # one broken rule must not stop the others
+                failed(rule, exc)
+        for f in apply_config(config, findings):
+            analysis.findings.setdefault(f.path, []).append(f)
+        for items in analysis.findings.values():
+            items.sort(key=lambda f: (f.span.line, f.span.col, f.code))
+        return analysis
+
+    def _taxonomy(self, config: Config, spec: DatasetConfig) -> Taxonomy | None:
+        path = config.root / spec.taxonomy if spec.taxonomy else find_taxonomy(config.root)
+        if path is None:
+            return None
+        if spec.taxonomy and not path.is_file() and path not in self._overlays:
+            raise ConfigError(config.display_path, f"dataset '{spec.name}': taxonomy file '{spec.taxonomy}' not found")
+        stamp = self._stamp_of(path)
+        with self._lock:
+            cached = self._taxonomies.get(path)
+            if cached and cached[0] == stamp:
+                return cached[1]
+            overlay = self._overlays.get(path)
+        text = overlay[1].decode("utf-8", "replace") if overlay else None
+        tax = load_taxonomy(path, text)
+        with self._lock:
+            self._taxonomies[path] = (stamp, tax)
+        return tax
+
+    def _schema(self, config: Config, spec: DatasetConfig) -> RowSchema | None:
+        if not spec.schema:
+            return None
+        path = config.root / spec.schema
+        if not path.is_file():
+            raise ConfigError(config.display_path, f"dataset '{spec.name}': row schema '{spec.schema}' not found")
+        stamp = self._stamp_of(path)
+        with self._lock:
+            cached = self._schemas.get(path)
+            if cached and cached[0] == stamp:
+                return cached[1]
+        schema = RowSchema.load(path)
+        with self._lock:
+            self._schemas[path] = (stamp, schema)
+        return schema
+
+    def _manifest(self, path: Path, spec: DatasetConfig, schema: RowSchema | None) -> Manifest:
+        stamp = (self._stamp_of(path), id(spec), id(schema))
+        with self._lock:
+            cached = self._manifests.get(path)
+            if cached and cached[0] == stamp:
+                return cached[1]
+            overlay = self._overlays.get(path)
+        manifest = read_manifest(path, spec, schema, overlay[1] if overlay else None)
+        with self._lock:
+            self._manifests[path] = (stamp, manifest)
+        return manifest
+
+    def cached_analyses(self) -> list[Analysis]:
+        with self._lock:
+            return list(self._analyses.values())
+
+    def analysis_for(self, path: Path) -> Analysis | None:
+        """The (cached or fresh) analysis of the dataset `path` belongs to."""
+        found = self.dataset_for(path)
+        return self.analyze(*found) if found else None
+
+    def taxonomy_for(self, path: Path) -> Taxonomy | None:
+        found = self.dataset_for(path)
+        if not found:
+            return None
+        try:
+            return self._taxonomy(*found)
+        except ConfigError:
+            return None

@@ -1,0 +1,1 @@
+"""The language server: a thin LSP front end over `labelsense.core`."""

@@ -1,0 +1,204 @@
+"""Editing help: completion, hover, code actions (quick fixes, fix all), code lens."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from lsprotocol import types
+
+from ..core.cursor import key_typing_at, label_typing_at
+from ..core.rules.registry import BY_CODE
+from ..core.types import Finding, Span
+from . import markdown as md
+from .navigation import _row_fields, class_name, here
+from .positions import from_position, to_range
+from .server import LabelsenseServer, server
+
+FIX_ALL = "source.fixAll.labelsense"
+
+
+def _counts(ls: LabelsenseServer, path: Path):  # noqa: ANN202 - Counter or None
+    """Sample counts per label from the last finished analysis (never waits for one)."""
+    if ls.session is None:
+        return None
+    for analysis in ls.session.cached_analyses():
+        if str(path) in analysis.paths() or any(str(path) == m.path for m in analysis.dataset.manifests):
+            return analysis.dataset.class_counts
+    return None
+
+
+@server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=['"']))
+def completion(ls: LabelsenseServer, params: types.CompletionParams) -> types.CompletionList | None:
+    path = ls.path_of(params.text_document.uri)
+    doc = ls.docs.get(params.text_document.uri)
+    if path is None or doc is None or ls.session is None:
+        return None
+    found = ls.session.dataset_for(path)
+    if found is None:
+        return None
+    line, col = from_position(params.position, doc.line, ls.encoding)
+    text = doc.line(line)
+    fields = _row_fields(text, found[1])
+    label_range = label_typing_at(text, col, fields.get("label"))
+    if label_range is not None:
+        tax = ls.session.taxonomy_for(path)
+        if tax is None:
+            return None
+        counts = _counts(ls, path) or {}
+        edit_range = to_range(Span(line, label_range[0], line, label_range[1]), doc.line, ls.encoding)
+        items = []
+        for name, c in tax.classes.items():
+            used = counts.get(name, 0)
+            items.append(types.CompletionItem(
+                label=name, kind=types.CompletionItemKind.EnumMember,
+                detail=f"{' › '.join(tax.path_to_root(name))} — {used} sample{'s' if used != 1 else ''}",
+                documentation=types.MarkupContent(types.MarkupKind.Markdown, md.escape(c.description)) if c.description else None,
+                tags=[types.CompletionItemTag.Deprecated] if c.deprecated else None,
+                sort_text=f"{1_000_000_000 - used:010d}{name}",
+                text_edit=types.TextEdit(edit_range, json.dumps(name, ensure_ascii=False)[1:-1])))
+        for alias, canonical in tax.aliases.items():
+            items.append(types.CompletionItem(
+                label=alias, kind=types.CompletionItemKind.EnumMember, detail=f"deprecated alias of '{canonical}'",
+                tags=[types.CompletionItemTag.Deprecated], sort_text=f"z{alias}",
+                text_edit=types.TextEdit(edit_range, json.dumps(alias, ensure_ascii=False)[1:-1])))
+        return types.CompletionList(is_incomplete=False, items=items)
+    key_range = key_typing_at(text, col)
+    if key_range is not None:
+        analysis = next((a for a in ls.session.cached_analyses() if str(path) in a.paths()), None)
+        schema = analysis.dataset.schema.schema if analysis and analysis.dataset.schema and analysis.dataset.schema.schema else None
+        if not schema:
+            return None
+        props = schema.get("properties", {})
+        required = set(schema.get("required", []))
+        edit_range = to_range(Span(line, key_range[0], line, key_range[1]), doc.line, ls.encoding)
+        return types.CompletionList(is_incomplete=False, items=[
+            types.CompletionItem(label=name, kind=types.CompletionItemKind.Field,
+                                 detail=("required" if name in required else "optional") + (f" — {sub.get('type')}" if isinstance(sub, dict) and "type" in sub else ""),
+                                 documentation=md.escape(sub.get("description", "")) if isinstance(sub, dict) and sub.get("description") else None,
+                                 sort_text=("0" if name in required else "1") + name,
+                                 text_edit=types.TextEdit(edit_range, name))
+            for name, sub in props.items()])
+    return None
+
+
+def _class_hover(ls: LabelsenseServer, h, name: str) -> str:  # noqa: ANN001
+    tax = h.taxonomy
+    c = tax.classes[name]
+    parts = [f"**class** {md.code(name)}"]
+    if h.target is not None and h.target.value != name:
+        parts[0] += f" (alias {md.code(h.target.value)}, deprecated)"
+    if c.description:
+        parts.append(md.escape(c.description))
+    parts.append("Hierarchy: " + " › ".join(md.code(p) for p in tax.path_to_root(name)))
+    if c.parents[1:]:
+        parts.append("Also under: " + ", ".join(md.code(p) for p in c.parents[1:]))
+    kids = tax.children.get(name, ())
+    if kids:
+        parts.append(f"Subclasses: {', '.join(md.code(k) for k in kids[:10])}{' …' if len(kids) > 10 else ''}")
+    if c.aliases:
+        parts.append("Aliases: " + ", ".join(md.code(a) for a in c.aliases))
+    counts = _counts(ls, h.path)
+    if counts is not None:
+        n = sum(counts.get(x, 0) for x in (name, *c.aliases))
+        parts.append(f"Samples: {n}")
+    return "\n\n".join(parts)
+
+
+def _rule_hovers(ls: LabelsenseServer, uri: str, line: int) -> list[str]:
+    out = []
+    for d in ls.results.get(uri, ("", []))[1]:
+        if d.range.start.line <= line <= d.range.end.line and d.code in BY_CODE:
+            r = BY_CODE[str(d.code)]
+            out.append(f"**{r.code} {r.name}**\n\n{r.doc.strip()}")
+    return out
+
+
+@server.feature(types.TEXT_DOCUMENT_HOVER)
+def hover(ls: LabelsenseServer, params: types.HoverParams) -> types.Hover | None:
+    h = here(ls, params.text_document.uri, params.position)
+    if h is None:
+        return None
+    sections = []
+    name = class_name(h)
+    if name and h.taxonomy is not None and name in h.taxonomy.classes:
+        sections.append(_class_hover(ls, h, name))
+    elif h.target is not None and h.target.kind == "label" and h.taxonomy is not None:
+        sections.append(f"**unknown class** {md.code(h.target.value)} — not in {md.escape(Path(h.taxonomy.path).name)}")
+    elif h.target is not None and h.target.kind in ("key", "media", "text", "split", "annotator"):
+        sections.append(f"**{h.target.kind}** ({md.code(h.target.field)}): {md.code(h.target.value)}")
+    line = params.position.line
+    sections.extend(_rule_hovers(ls, params.text_document.uri, line))
+    if not sections:
+        return None
+    rng = to_range(h.target.span, h.lines, ls.encoding) if h.target is not None else None
+    return types.Hover(types.MarkupContent(types.MarkupKind.Markdown, "\n\n---\n\n".join(sections)), rng)
+
+
+def _edit(ls: LabelsenseServer, f: Finding, safe_only: bool) -> types.WorkspaceEdit | None:
+    fix = f.safe_fix if safe_only else (f.fixes[0] if f.fixes else None)
+    if fix is None or any(e.column for e in fix.edits):
+        return None
+    changes: dict[str, list[types.TextEdit]] = {}
+    for e in fix.edits:
+        changes.setdefault(ls.uri_of(e.path), []).append(types.TextEdit(to_range(e.span, ls.lines_of(Path(e.path)), ls.encoding), e.text))
+    return types.WorkspaceEdit(changes=changes)
+
+
+@server.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL]))
+async def code_action(ls: LabelsenseServer, params: types.CodeActionParams) -> list[types.CodeAction] | None:
+    path = ls.path_of(params.text_document.uri)
+    if path is None:
+        return None
+    analysis = await ls.analysis_for(path)
+    if analysis is None:
+        return None
+    findings = analysis.findings.get(str(path), [])
+    only = params.context.only
+    actions: list[types.CodeAction] = []
+    lo, hi = params.range.start.line, params.range.end.line
+    if not only or types.CodeActionKind.QuickFix in only:
+        for f in findings:
+            if f.fixes and lo <= f.span.line <= hi:
+                edit = _edit(ls, f, safe_only=False)
+                if edit is not None:
+                    actions.append(types.CodeAction(title=f.fixes[0].title, kind=types.CodeActionKind.QuickFix, edit=edit,
+                                                    diagnostics=[d for d in ls.results.get(params.text_document.uri, ("", []))[1]
+                                                                 if d.code == f.code and d.range.start.line == f.span.line] or None,
+                                                    is_preferred=f.fixes[0].safe))
+    if not only or any(k in (FIX_ALL, types.CodeActionKind.Source, types.CodeActionKind.SourceFixAll) for k in only):
+        changes: dict[str, list[types.TextEdit]] = {}
+        for f in findings:
+            edit = _edit(ls, f, safe_only=True)
+            for uri, edits in (edit.changes or {}).items() if edit else ():
+                changes.setdefault(uri, []).extend(edits)
+        if changes:
+            actions.append(types.CodeAction(title="labelsense: fix all safe problems", kind=FIX_ALL, edit=types.WorkspaceEdit(changes=changes)))
+    return actions
+
+
+@server.feature(types.TEXT_DOCUMENT_CODE_LENS)
+async def code_lens(ls: LabelsenseServer, params: types.CodeLensParams) -> list[types.CodeLens] | None:
+    path = ls.path_of(params.text_document.uri)
+    if path is None or ls.session is None:
+        return None
+    tax = ls.session.taxonomy_for(path)
+    if tax is None or Path(tax.path) != path:
+        return None
+    analysis = await ls.analysis_for(path)
+    if analysis is None:
+        return None
+    ds = analysis.dataset
+    files: dict[str, set[str]] = {}
+    for m in ds.manifests:
+        for v in {x for x in m.labels if type(x) is str}:
+            files.setdefault(v, set()).add(m.path)
+    lines = ls.lines_of(path)
+    lenses = []
+    for c in tax.classes.values():
+        names = (c.name, *c.aliases)
+        n = sum(ds.class_counts.get(x, 0) for x in names)
+        m = len(set().union(*(files.get(x, set()) for x in names)))
+        rng = to_range(c.span, lines, ls.encoding)
+        lenses.append(types.CodeLens(rng, types.Command(f"{n} sample{'s' if n != 1 else ''} in {m} file{'s' if m != 1 else ''}",
+                                                        "labelsense.showReferences", [params.text_document.uri, rng.start])))
+    return lenses

@@ -1,0 +1,162 @@
+"""The labelsense language server: state shared by the feature handlers.
+
+Documents live in our own line store (see documents.py); analysis runs in a
+worker thread through `labelsense.core.session.Session`; handlers in the
+sibling modules only translate between LSP and the core.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from functools import partial
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+from urllib.parse import unquote, urlparse
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol, lsp_method
+from pygls.uris import from_fs_path
+
+from .. import __version__
+from ..core.session import Analysis, Session
+from .documents import Document, DocumentStore
+from .positions import UTF16
+from .settings import Settings
+
+log = logging.getLogger("labelsense")
+T = TypeVar("T")
+VIEW_SCHEME = "labelsense-parquet"
+
+
+class Protocol(LanguageServerProtocol):
+    """pygls' protocol without its text store: our handlers keep documents
+    (pygls would re-split a whole file on every keystroke)."""
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
+    def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams):
+        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_OPEN)) is not None:
+            yield handler, (params,), None
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams):
+        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CHANGE)) is not None:
+            yield handler, (params,), None
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
+    def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams):
+        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CLOSE)) is not None:
+            yield handler, (params,), None
+
+
+class LabelsenseServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("labelsense", __version__, protocol_cls=Protocol, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        self.docs = DocumentStore()
+        self.session: Session | None = None
+        self.settings = Settings()
+        self.results: dict[str, tuple[str, list[types.Diagnostic]]] = {}  # uri -> (result id, items)
+        self._disk_lines: dict[Path, tuple[object, list[str]]] = {}
+        self._pending: dict[tuple, asyncio.Task] = {}
+        self._reported: set[str] = set()
+
+    # -- paths and text ----------------------------------------------------
+    @property
+    def encoding(self) -> str:
+        try:
+            return self.workspace.position_encoding or UTF16
+        except RuntimeError:
+            return UTF16
+
+    @staticmethod
+    def path_of(uri: str) -> Path | None:
+        """The file behind a `file:` URI, or the Parquet file behind a view URI."""
+        parsed = urlparse(uri)
+        if parsed.scheme not in ("file", VIEW_SCHEME):
+            return None
+        return Path(unquote(parsed.path)).resolve()
+
+    @staticmethod
+    def uri_of(path: str | Path) -> str:
+        return from_fs_path(str(path)) or Path(path).as_uri()
+
+    def doc_for_path(self, path: Path) -> Document | None:
+        for doc in self.docs:
+            if doc.view_of is None and self.path_of(doc.uri) == path:
+                return doc
+        return None
+
+    def lines_of(self, path: Path) -> Callable[[int], str]:
+        """Line text for any file: the open buffer, else the file on disk (cached)."""
+        doc = self.doc_for_path(path)
+        if doc is not None:
+            return doc.line
+        try:
+            st = path.stat()
+            stamp: object = (st.st_mtime_ns, st.st_size)
+        except OSError:
+            return lambda n: ""
+        cached = self._disk_lines.get(path)
+        if cached is None or cached[0] != stamp:
+            if path.suffix.lower() in (".parquet", ".pq"):
+                lines: list[str] = []
+            else:
+                try:
+                    lines = path.read_bytes().decode("utf-8", "replace").split("\n")
+                except OSError:
+                    lines = []
+            cached = self._disk_lines[path] = (stamp, lines)
+        lines = cached[1]
+        return lambda n: lines[n] if 0 <= n < len(lines) else ""
+
+    # -- analysis ------------------------------------------------------------
+    async def off_loop(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run blocking core work in the thread pool, keeping the event loop free."""
+        return await asyncio.get_running_loop().run_in_executor(self.thread_pool, partial(fn, *args))
+
+    async def analysis_for(self, path: Path) -> Analysis | None:
+        if self.session is None:
+            return None
+        try:
+            analysis = await self.off_loop(self.session.analysis_for, path)
+        except Exception as exc:  # never fail a request on a core error: log and report once
+            self.report_once(f"analysis of {path} failed: {exc!r}")
+            log.exception("analysis of %s failed", path)
+            return None
+        for error in analysis.errors if analysis else ():
+            self.report_once(error.splitlines()[0])
+        return analysis
+
+    def report_once(self, message: str) -> None:
+        """Log a problem and show it to the user once per distinct message."""
+        log.error(message)
+        if message in self._reported:
+            return
+        self._reported.add(message)
+        self.window_log_message(types.LogMessageParams(types.MessageType.Error, f"labelsense: {message}"))
+        self.window_show_message(types.ShowMessageParams(types.MessageType.Warning, f"labelsense: {message}"))
+
+    def supports_pull(self) -> bool:
+        caps = self.client_capabilities.text_document
+        return bool(caps and caps.diagnostic)
+
+    def supports_refresh(self) -> bool:
+        ws = self.client_capabilities.workspace
+        return bool(ws and ws.diagnostics and ws.diagnostics.refresh_support)
+
+    def schedule_refresh(self, delay: float = 0.05) -> None:
+        """Recompute diagnostics soon (debounced); push them or ask pull clients to re-pull."""
+        from .diagnostics import refresh_all
+
+        task = self._pending.get(("all",))
+        if task is not None and not task.done():
+            task.cancel()
+
+        async def later() -> None:
+            await asyncio.sleep(delay)
+            await refresh_all(self)
+
+        self._pending[("all",)] = asyncio.ensure_future(later())
+
+
+server = LabelsenseServer()

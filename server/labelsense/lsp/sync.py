@@ -1,0 +1,174 @@
+"""Lifecycle and document sync: initialize, settings, open/change/close, files
+changed on disk. Each handler updates state and schedules diagnostics."""
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from lsprotocol import types
+
+from ..core.session import Session
+from .documents import Document, EditError
+from .server import VIEW_SCHEME, LabelsenseServer, log, server
+from .settings import Settings, parse_settings
+
+WATCH_GLOBS = ("**/*.jsonl", "**/*.ndjson", "**/*.parquet", "**/*.yaml", "**/*.yml", "**/*.json", "**/*.txt", "**/*.toml")
+
+
+def _roots(params: types.InitializeParams) -> list[Path]:
+    roots = [LabelsenseServer.path_of(f.uri) for f in params.workspace_folders or []]
+    if not roots and params.root_uri:
+        roots = [LabelsenseServer.path_of(params.root_uri)]
+    if not roots and params.root_path:
+        roots = [Path(params.root_path)]
+    return [r for r in roots if r is not None] or [Path.cwd()]
+
+
+def apply_settings(ls: LabelsenseServer, raw: object) -> None:
+    settings, problems = parse_settings(raw)
+    for problem in problems:
+        ls.window_show_message(types.ShowMessageParams(types.MessageType.Warning, f"labelsense: {problem}"))
+        log.warning(problem)
+    if settings != ls.settings:
+        ls.settings = settings
+        if ls.session is not None:
+            ls.session.set_rules(settings.select, settings.ignore)
+
+
+@server.feature(types.INITIALIZE)
+def initialize(ls: LabelsenseServer, params: types.InitializeParams) -> None:
+    ls.session = Session(_roots(params))
+    apply_settings(ls, params.initialization_options)
+
+
+@server.feature(types.INITIALIZED)
+async def initialized(ls: LabelsenseServer, params: types.InitializedParams) -> None:
+    ws = ls.client_capabilities.workspace
+    if ws and ws.configuration:
+        await pull_settings(ls)
+    if ws and ws.did_change_watched_files and ws.did_change_watched_files.dynamic_registration:
+        watchers = [types.FileSystemWatcher(glob_pattern=g) for g in WATCH_GLOBS]
+        try:
+            await ls.client_register_capability_async(types.RegistrationParams([types.Registration(
+                "labelsense-watch", types.WORKSPACE_DID_CHANGE_WATCHED_FILES, types.DidChangeWatchedFilesRegistrationOptions(watchers))]))
+        except Exception as exc:  # a client may refuse: the server works without it
+            log.warning("file watcher registration refused: %r", exc)
+    asyncio.ensure_future(index_workspace(ls))
+
+
+async def pull_settings(ls: LabelsenseServer) -> None:
+    try:
+        result = await asyncio.wait_for(ls.workspace_configuration_async(types.ConfigurationParams([types.ConfigurationItem(section="labelsense")])), 10)
+    except Exception as exc:
+        log.warning("workspace/configuration failed: %r", exc)
+        return
+    if result and result[0] is not None:
+        apply_settings(ls, result[0])
+
+
+async def index_workspace(ls: LabelsenseServer) -> None:
+    """Analyse every dataset in the background, with work-done progress."""
+    from .diagnostics import refresh_all
+
+    assert ls.session is not None
+    token = "labelsense-index"
+    progress = ls.work_done_progress
+    window = ls.client_capabilities.window
+    use_progress = bool(window and window.work_done_progress)
+    if use_progress:
+        try:
+            await asyncio.wait_for(progress.create_async(token), 10)
+            progress.begin(token, types.WorkDoneProgressBegin(title="labelsense: indexing", percentage=0, cancellable=False))
+        except Exception as exc:
+            log.warning("work done progress unavailable: %r", exc)
+            use_progress = False
+    datasets = await ls.off_loop(ls.session.datasets)
+    for i, (config, spec) in enumerate(datasets):
+        if use_progress:
+            progress.report(token, types.WorkDoneProgressReport(message=f"{spec.name} ({i + 1}/{len(datasets)})", percentage=int(100 * i / max(len(datasets), 1))))
+        try:
+            await ls.off_loop(ls.session.analyze, config, spec)
+        except Exception as exc:
+            ls.report_once(f"indexing dataset '{spec.name}' failed: {exc!r}")
+    if use_progress:
+        progress.end(token, types.WorkDoneProgressEnd(message=f"{len(datasets)} dataset(s) indexed"))
+    await refresh_all(ls)
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+async def did_change_configuration(ls: LabelsenseServer, params: types.DidChangeConfigurationParams) -> None:
+    settings = params.settings.get("labelsense") if isinstance(params.settings, dict) and "labelsense" in params.settings else None
+    if settings is not None:
+        apply_settings(ls, settings)
+    elif ls.client_capabilities.workspace and ls.client_capabilities.workspace.configuration:
+        await pull_settings(ls)
+    ls.schedule_refresh()
+
+
+def _buffer_changed(ls: LabelsenseServer, doc: Document) -> None:
+    path = ls.path_of(doc.uri)
+    if path is None or doc.view_of is not None or ls.session is None:
+        return
+    ls.session.set_overlay(path, doc.text().encode("utf-8"))
+    ls.schedule_refresh()
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+def did_open(ls: LabelsenseServer, params: types.DidOpenTextDocumentParams) -> None:
+    item = params.text_document
+    doc = Document.from_text(item.uri, item.language_id, item.version, item.text)
+    if item.uri.startswith(VIEW_SCHEME + ":"):
+        from .parquet_view import attach_view
+
+        attach_view(ls, doc)
+    ls.docs.open(doc)
+    _buffer_changed(ls, doc)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+def did_change(ls: LabelsenseServer, params: types.DidChangeTextDocumentParams) -> None:
+    doc = ls.docs.get(params.text_document.uri)
+    if doc is None:
+        log.warning("didChange for a document that is not open: %s", params.text_document.uri)
+        return
+    version = params.text_document.version
+    if version is not None and version <= doc.version:
+        log.warning("didChange for %s goes back from version %s to %s; applied anyway", doc.uri, doc.version, version)
+    for change in params.content_changes:
+        try:
+            doc.apply(change, ls.encoding)
+        except EditError as exc:
+            ls.report_once(f"ignored a change to {doc.uri}: {exc}")
+            return
+    doc.version = version if version is not None else doc.version + 1
+    _buffer_changed(ls, doc)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+def did_close(ls: LabelsenseServer, params: types.DidCloseTextDocumentParams) -> None:
+    doc = ls.docs.close(params.text_document.uri)
+    path = ls.path_of(params.text_document.uri)
+    if doc is None or path is None or ls.session is None or doc.view_of is not None:
+        return
+    ls.session.set_overlay(path, None)  # the file on disk is the truth again
+    ls.schedule_refresh()
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+def did_change_watched_files(ls: LabelsenseServer, params: types.DidChangeWatchedFilesParams) -> None:
+    if ls.session is None:
+        return
+    for change in params.changes:
+        path = ls.path_of(change.uri)
+        if path is not None and ls.doc_for_path(path) is None:
+            ls.session.changed(path)
+    ls.schedule_refresh()
+
+
+@server.command("labelsense.reindex")
+async def reindex(ls: LabelsenseServer, *args: object) -> None:
+    if ls.session is not None:
+        ls.session = Session(ls.session.roots, ls.settings.select, ls.settings.ignore)
+        for doc in ls.docs:
+            _buffer_changed(ls, doc)
+        await index_workspace(ls)

@@ -1,0 +1,44 @@
+"""Helpers for the language-server tests."""
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+
+def open_doc(client: LanguageClient, path: Path, language: str = "jsonl") -> str:
+    uri = path.as_uri()
+    client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, language, 1, path.read_text("utf-8"))))
+    return uri
+
+
+def pulls(client: LanguageClient) -> bool:
+    caps = client.capabilities.text_document if client.capabilities else None
+    return bool(caps and caps.diagnostic)
+
+
+async def diagnostics(client: LanguageClient, uri: str, timeout: float = 30) -> list[types.Diagnostic]:
+    """Diagnostics for a document, by pull or by waiting for a push, whichever the client profile does."""
+    if pulls(client):
+        report = await client.text_document_diagnostic_async(types.DocumentDiagnosticParams(types.TextDocumentIdentifier(uri)))
+        return list(report.items)
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        if uri in client.diagnostics and client.diagnostics[uri]:
+            return list(client.diagnostics[uri])
+        await asyncio.sleep(0.05)
+    return list(client.diagnostics.get(uri, []))
+
+
+async def wait_for(client: LanguageClient, uri: str, predicate, timeout: float = 30) -> list[types.Diagnostic]:
+    """Poll diagnostics until `predicate(items)` holds (or time out and return the last)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    items: list[types.Diagnostic] = []
+    while asyncio.get_running_loop().time() < deadline:
+        items = await diagnostics(client, uri, timeout=1)
+        if predicate(items):
+            return items
+        await asyncio.sleep(0.05)
+    return items
