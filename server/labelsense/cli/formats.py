@@ -9,6 +9,7 @@ import orjson
 from functools import lru_cache
 from collections import Counter
 from pathlib import Path
+from urllib.parse import quote
 from typing import Any
 
 from .. import __version__
@@ -79,7 +80,13 @@ def _location(path: str, line: int, col: int, end_line: int | None = None, end_c
     region: dict[str, Any] = {"startLine": line, "startColumn": col}
     if end_line is not None and end_col is not None and (end_line, end_col) > (line, col):
         region.update(endLine=end_line, endColumn=end_col)
-    return {"physicalLocation": {"artifactLocation": {"uri": Path(display_path(path)).as_posix()}, "region": region}}
+    return {"physicalLocation": {"artifactLocation": {"uri": _uri(path)}, "region": region}}
+
+
+def _uri(path: str) -> str:
+    """A SARIF artifact URI: relative and percent-encoded, or a file: URI."""
+    shown = Path(display_path(path))
+    return shown.as_uri() if shown.is_absolute() else quote(shown.as_posix())
 
 
 def as_sarif(findings: list[Finding]) -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -94,7 +95,11 @@ def _check(args: argparse.Namespace) -> int:
               "sarif": lambda: formats.as_sarif(findings), "github": lambda: formats.as_github(findings)}[args.format]
     text = render()
     if text:
-        print(text)
+        try:
+            print(text)
+            sys.stdout.flush()
+        except BrokenPipeError:  # `labelsense check | head`: the reader left; not an error
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     for error in report.errors:
         print(f"labelsense: error: {error}", file=sys.stderr)
     if report.errors:

@@ -45,9 +45,9 @@ def matches(relative: str, patterns: Iterable[str]) -> bool:
 
 
 def walk(root: Path) -> Iterator[Path]:
-    """Files under `root`, sorted, skipping VCS/tool directories and not following directory links."""
+    """Files under `root`, sorted, skipping hidden and tool directories and not following directory links."""
     for directory, dirs, files in os.walk(root, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
+        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
         for name in sorted(files):
             yield Path(directory) / name
 
