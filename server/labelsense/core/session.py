@@ -252,6 +252,15 @@ class Session:
         found = self.dataset_for(path)
         return self.analyze(*found) if found else None
 
+    def schema_for(self, path: Path) -> RowSchema | None:
+        found = self.dataset_for(path)
+        if not found:
+            return None
+        try:
+            return self._schema(*found)
+        except ConfigError:
+            return None
+
     def taxonomy_for(self, path: Path) -> Taxonomy | None:
         found = self.dataset_for(path)
         if not found:

@@ -27,6 +27,15 @@ def _counts(ls: LabelsenseServer, path: Path):  # noqa: ANN202 - Counter or None
     return None
 
 
+def _doc(ls: LabelsenseServer, text: str) -> types.MarkupContent | str:
+    """Completion documentation in markdown (escaped) if the client renders it, else plain text."""
+    caps = ls.client_capabilities.text_document
+    item = caps.completion.completion_item if caps and caps.completion else None
+    if item and item.documentation_format and types.MarkupKind.Markdown in item.documentation_format:
+        return types.MarkupContent(types.MarkupKind.Markdown, md.escape(text))
+    return text
+
+
 @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=['"']))
 def completion(ls: LabelsenseServer, params: types.CompletionParams) -> types.CompletionList | None:
     path = ls.path_of(params.text_document.uri)
@@ -52,7 +61,7 @@ def completion(ls: LabelsenseServer, params: types.CompletionParams) -> types.Co
             items.append(types.CompletionItem(
                 label=name, kind=types.CompletionItemKind.EnumMember,
                 detail=f"{' › '.join(tax.path_to_root(name))} — {used} sample{'s' if used != 1 else ''}",
-                documentation=types.MarkupContent(types.MarkupKind.Markdown, md.escape(c.description)) if c.description else None,
+                documentation=_doc(ls, c.description) if c.description else None,
                 tags=[types.CompletionItemTag.Deprecated] if c.deprecated else None,
                 sort_text=f"{1_000_000_000 - used:010d}{name}",
                 text_edit=types.TextEdit(edit_range, json.dumps(name, ensure_ascii=False)[1:-1])))
@@ -64,8 +73,8 @@ def completion(ls: LabelsenseServer, params: types.CompletionParams) -> types.Co
         return types.CompletionList(is_incomplete=False, items=items)
     key_range = key_typing_at(text, col)
     if key_range is not None:
-        analysis = next((a for a in ls.session.cached_analyses() if str(path) in a.paths()), None)
-        schema = analysis.dataset.schema.schema if analysis and analysis.dataset.schema and analysis.dataset.schema.schema else None
+        row_schema = ls.session.schema_for(path)
+        schema = row_schema.schema if row_schema is not None else None
         if not schema:
             return None
         props = schema.get("properties", {})
@@ -74,7 +83,7 @@ def completion(ls: LabelsenseServer, params: types.CompletionParams) -> types.Co
         return types.CompletionList(is_incomplete=False, items=[
             types.CompletionItem(label=name, kind=types.CompletionItemKind.Field,
                                  detail=("required" if name in required else "optional") + (f" — {sub.get('type')}" if isinstance(sub, dict) and "type" in sub else ""),
-                                 documentation=md.escape(sub.get("description", "")) if isinstance(sub, dict) and sub.get("description") else None,
+                                 documentation=_doc(ls, sub["description"]) if isinstance(sub, dict) and isinstance(sub.get("description"), str) else None,
                                  sort_text=("0" if name in required else "1") + name,
                                  text_edit=types.TextEdit(edit_range, name))
             for name, sub in props.items()])
@@ -199,6 +208,6 @@ async def code_lens(ls: LabelsenseServer, params: types.CodeLensParams) -> list[
         n = sum(ds.class_counts.get(x, 0) for x in names)
         m = len(set().union(*(files.get(x, set()) for x in names)))
         rng = to_range(c.span, lines, ls.encoding)
-        lenses.append(types.CodeLens(rng, types.Command(f"{n} sample{'s' if n != 1 else ''} in {m} file{'s' if m != 1 else ''}",
-                                                        "labelsense.showReferences", [params.text_document.uri, rng.start])))
+        lenses.append(types.CodeLens(rng, types.Command(title=f"{n} sample{'s' if n != 1 else ''} in {m} file{'s' if m != 1 else ''}",
+                                                        command="labelsense.showReferences", arguments=[params.text_document.uri, rng.start])))
     return lenses

@@ -220,4 +220,5 @@ async def rename(ls: LabelsenseServer, params: types.RenameParams) -> types.Work
 async def show_references(ls: LabelsenseServer, uri: str, position: dict | types.Position) -> list[types.Location] | None:
     """The code lens command: the references of the class at `position` (editors show them)."""
     pos = position if isinstance(position, types.Position) else types.Position(int(position["line"]), int(position["character"]))
-    return await references(ls, types.ReferenceParams(types.TextDocumentIdentifier(uri), pos, types.ReferenceContext(include_declaration=False)))
+    return await references(ls, types.ReferenceParams(text_document=types.TextDocumentIdentifier(uri), position=pos,
+                                                      context=types.ReferenceContext(include_declaration=False)))

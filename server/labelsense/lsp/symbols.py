@@ -64,17 +64,16 @@ async def workspace_symbol(ls: LabelsenseServer, params: types.WorkspaceSymbolPa
             lines = ls.lines_of(Path(tax.path))
             for c in tax.classes.values():
                 if query in c.name.casefold():
-                    out.append(types.WorkspaceSymbol(c.name, types.SymbolKind.Class,
-                                                     types.Location(ls.uri_of(tax.path), to_range(c.span, lines, ls.encoding)), container_name=spec.name))
+                    out.append(types.WorkspaceSymbol(name=c.name, kind=types.SymbolKind.Class, container_name=spec.name,
+                                                     location=types.Location(ls.uri_of(tax.path), to_range(c.span, lines, ls.encoding))))
         for m in analysis.dataset.manifests:
             if len(out) >= MAX_WORKSPACE_SYMBOLS or not query:
                 break
             for row, key in enumerate(m.keys):
                 if key is not None and query in str(key).casefold():
                     line = m.lines[row]
-                    out.append(types.WorkspaceSymbol(str(key), types.SymbolKind.Key,
-                                                     types.Location(ls.uri_of(m.path), to_range(Span(line, 0, line, 0), ls.lines_of(Path(m.path)), ls.encoding)),
-                                                     container_name=Path(m.path).name))
+                    out.append(types.WorkspaceSymbol(name=str(key), kind=types.SymbolKind.Key, container_name=Path(m.path).name,
+                                                     location=types.Location(ls.uri_of(m.path), to_range(Span(line, 0, line, 0), ls.lines_of(Path(m.path)), ls.encoding))))
                     if len(out) >= MAX_WORKSPACE_SYMBOLS:
                         break
     return out[:MAX_WORKSPACE_SYMBOLS]
