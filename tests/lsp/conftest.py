@@ -35,10 +35,11 @@ async def client(lsp_client: LanguageClient, request: pytest.FixtureRequest, wor
         lsp_client.registrations.extend(params.registrations)
 
     lsp_client.profile = request.param
-    await lsp_client.initialize_session(types.InitializeParams(
+    result = await lsp_client.initialize_session(types.InitializeParams(
         capabilities=client_capabilities(request.param),
         workspace_folders=[types.WorkspaceFolder(uri=workspace.as_uri(), name="pets")],
         initialization_options={"inlayHints": False},
     ))
+    lsp_client.encoding = result.capabilities.position_encoding or "utf-16"  # negotiated: utf-16 unless the client prefers another
     yield
     await lsp_client.shutdown_session()

@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlparse
 
-import attrs
 import orjson
 import pyarrow.parquet as pq
 
@@ -42,30 +41,25 @@ def render(path: Path, start: int = 0, count: int | None = None) -> tuple[str, i
     return "".join(line + "\n" for line in lines), total
 
 
-@attrs.define
-class RenderParams:
-    uri: str
-    start: int = 0
-    count: int | None = None
-
-
-@attrs.define
-class RenderResult:
-    text: str
-    total_rows: int
-    view_uri: str
+def _param(params: object, name: str, default: object = None) -> object:
+    """A field of a custom request's params (pygls passes unknown params as plain objects)."""
+    if isinstance(params, dict):
+        return params.get(name, default)
+    return getattr(params, name, default)
 
 
 @server.feature(RENDER)
-async def render_request(ls: LabelsenseServer, params: RenderParams) -> RenderResult:
-    """Custom request: JSONL text of a window of a Parquet manifest's rows."""
-    path = ls.path_of(params.uri if isinstance(params, RenderParams) else params["uri"])  # type: ignore[index]
-    start = getattr(params, "start", 0) or 0
-    count = getattr(params, "count", None)
+async def render_request(ls: LabelsenseServer, params: object) -> dict[str, object]:
+    """Custom request `labelsense/render` {uri, start?, count?}: JSONL text of a window of a Parquet manifest."""
+    uri = _param(params, "uri")
+    start, count = _param(params, "start", 0), _param(params, "count")
+    if not isinstance(uri, str) or not isinstance(start, int) or not (count is None or isinstance(count, int)):
+        raise ValueError("labelsense/render takes {uri: string, start?: integer, count?: integer}")
+    path = ls.path_of(uri)
     if path is None or not path.is_file():
-        raise ValueError(f"not a Parquet file: {getattr(params, 'uri', params)}")
-    text, total = await ls.off_loop(render, path, start, count)
-    return RenderResult(text=text, total_rows=total, view_uri=view_uri(path, start, count))
+        raise ValueError(f"not a Parquet file: {uri}")
+    text, total = await ls.off_loop(render, path, max(start, 0), count)
+    return {"text": text, "totalRows": total, "viewUri": view_uri(path, start, count)}
 
 
 def attach_view(ls: LabelsenseServer, doc: Document) -> None:

@@ -107,9 +107,10 @@ async def did_change_configuration(ls: LabelsenseServer, params: types.DidChange
 
 def _buffer_changed(ls: LabelsenseServer, doc: Document) -> None:
     path = ls.path_of(doc.uri)
-    if path is None or doc.view_of is not None or ls.session is None:
+    if path is None or ls.session is None:
         return
-    ls.session.set_overlay(path, doc.text().encode("utf-8"))
+    if doc.view_of is None:  # a Parquet view is read-only: its file stays the truth
+        ls.session.set_overlay(path, doc.text().encode("utf-8"))
     ls.schedule_refresh()
 
 
