@@ -14,6 +14,7 @@ from typing import Any, Callable, TypeVar
 from urllib.parse import unquote, urlparse
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 from pygls.uris import from_fs_path
@@ -32,6 +33,17 @@ VIEW_SCHEME = "labelsense-parquet"
 class Protocol(LanguageServerProtocol):
     """pygls' protocol without its text store: our handlers keep documents
     (pygls would re-split a whole file on every keystroke)."""
+
+    def structure_message(self, data: dict):  # noqa: ANN201
+        """Like pygls, but a request whose params do not fit its method gets an
+        InvalidParams error response (pygls alone would leave the client waiting)."""
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            if isinstance(data, dict) and "id" in data and "method" in data:
+                log.warning("invalid params for %s (request %s): %s", data.get("method"), data.get("id"), exc)
+                self._send_response(data["id"], error=exc.to_response_error())
+            raise
 
     @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
     def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams):
