@@ -1,8 +1,9 @@
 """JSONL manifests: one JSON object per line, read tolerantly and fast.
 
-Every line is parsed with orjson (gc paused); the role fields go into
-columns; lines that cannot be read become LS101–LS104 problems with exact
-columns. CRLF line ends, a BOM and a missing final newline are tolerated.
+Each line is decoded by msgspec into only the role fields (validating the row
+schema at the same time when it translates, see rowtype.py); rejected lines are
+re-read exactly with orjson and jsonschema-rs. Lines that cannot be read become
+LS101–LS104 problems with exact columns. CRLF line ends, a BOM and a missing final newline are tolerated.
 """
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import orjson
 
 from .config import DatasetConfig, ROLES
 from .gcpause import paused_gc
 from .manifest import Manifest, split_from_name
 from .rowschema import RowSchema
+from .rowtype import RowDecoder, row_decoder
 from .types import Problem, Span
 
 BOM = b"\xef\xbb\xbf"
@@ -77,29 +80,87 @@ def read_jsonl(path: Path, dataset: DatasetConfig, schema: RowSchema | None = No
     columns: dict[str, list[Any]] = {attr: [] for attr, name in roles.items() if name}
     lines: list[int] = []
     schema_failures: list[tuple[int, Any]] = []
-    is_valid = schema.is_valid if schema is not None and schema.usable else None
+    usable = schema is not None and schema.usable
+    decoder = row_decoder({attr: name for attr, name in roles.items() if name}, schema.schema if usable and schema else None)
+    # The exact path (orjson, full rows) when the schema needs full rows, or when the file has invalid
+    # UTF-8: msgspec does not check the bytes of the fields it skips.
+    exact = (usable and not decoder.validates) or not _valid_utf8(data)
     with paused_gc():
         for first in range(0, len(raw_lines), CHUNK):
-            rows, numbers = _parse_chunk(raw_lines, first, manifest.problems)
+            chunk = raw_lines[first : first + CHUNK]
             base = len(lines)
+            if exact:
+                rows, numbers = _parse_dicts(chunk, first, manifest.problems)
+                lines.extend(numbers)
+                for attr, column in columns.items():
+                    name = roles[attr]
+                    column.extend([r.get(name) for r in rows])
+                if usable:
+                    schema_failures.extend((base + i, r) for i, r in enumerate(rows) if not schema.is_valid(r))  # type: ignore[union-attr]
+                continue
+            structs, numbers, failed = _decode_structs(chunk, first, decoder, schema if usable else None, manifest.problems)
             lines.extend(numbers)
             for attr, column in columns.items():
-                name = roles[attr]
-                column.extend([r.get(name) for r in rows])
-            if is_valid is not None:
-                schema_failures.extend((base + i, r) for i, r in enumerate(rows) if not is_valid(r))
+                column.extend(map(decoder.getters[attr], structs))
+            schema_failures.extend((base + i, obj) for i, obj in failed)
     n = len(lines)
     manifest.lines = lines
+    unset = msgspec.UNSET
     for attr in roles:
-        setattr(manifest, attr, columns.get(attr) or [None] * n)
+        column = columns.get(attr)
+        if column is not None and attr in decoder.optional:
+            column = [None if v is unset else v for v in column]
+        setattr(manifest, attr, column or [None] * n)
     manifest.schema_failures = [(row, schema.errors(obj)) for row, obj in schema_failures] if schema else []
     return manifest
 
 
-def _parse_chunk(raw_lines: list[bytes], first: int, problems: list[Problem]) -> tuple[list[dict[str, Any]], range | list[int]]:
-    """Parse lines [first, first + CHUNK): the rows that are objects and their line numbers.
-    The fast path parses the whole chunk at once; a chunk with a bad line is redone line by line."""
-    chunk = raw_lines[first : first + CHUNK]
+def _valid_utf8(data: bytes) -> bool:
+    if data.isascii():
+        return True
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _decode_structs(chunk: list[bytes], first: int, decoder: RowDecoder, schema: RowSchema | None,
+                    problems: list[Problem]) -> tuple[list[Any], range | list[int], list[tuple[int, Any]]]:
+    """Decode lines into role structs. A chunk decodes in one go when every line is fine;
+    otherwise line by line, re-reading each rejected line exactly (orjson, jsonschema-rs)."""
+    decode = decoder.decode
+    try:
+        return [decode(raw) for raw in chunk], range(first, first + len(chunk)), []
+    except Exception:  # noqa: BLE001 - any rejection (bad JSON, schema, UTF-8, depth): redo line by line
+        pass
+    structs: list[Any] = []
+    numbers: list[int] = []
+    failed: list[tuple[int, Any]] = []
+    for lineno, raw in enumerate(chunk, first):
+        try:
+            structs.append(decode(raw))
+            numbers.append(lineno)
+            continue
+        except Exception:  # noqa: BLE001 - the exact path below decides what is wrong
+            pass
+        try:
+            obj = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            problems.append(_unreadable(raw, lineno))
+            continue
+        if type(obj) is not dict:
+            problems.append(_not_object(raw, lineno, obj))
+            continue
+        if schema is not None and not schema.is_valid(obj):
+            failed.append((len(structs), obj))
+        structs.append(decoder.from_dict(obj))
+        numbers.append(lineno)
+    return structs, numbers, failed
+
+
+def _parse_dicts(chunk: list[bytes], first: int, problems: list[Problem]) -> tuple[list[dict[str, Any]], range | list[int]]:
+    """Parse lines as whole objects (for schemas the fast path cannot check)."""
     loads = orjson.loads
     try:
         rows = [loads(raw) for raw in chunk]
@@ -115,11 +176,15 @@ def _parse_chunk(raw_lines: list[bytes], first: int, problems: list[Problem]) ->
             problems.append(_unreadable(raw, lineno))
             continue
         if type(obj) is not dict:
-            problems.append(Problem("LS102", Span(lineno, 0, lineno, len(raw.rstrip(b"\r").decode("utf-8", "replace"))), f"row is {_json_kind(obj)}, not a JSON object"))
+            problems.append(_not_object(raw, lineno, obj))
             continue
         rows.append(obj)
         numbers.append(lineno)
     return rows, numbers
+
+
+def _not_object(raw: bytes, lineno: int, obj: Any) -> Problem:
+    return Problem("LS102", Span(lineno, 0, lineno, len(raw.rstrip(b"\r").decode("utf-8", "replace"))), f"row is {_json_kind(obj)}, not a JSON object")
 
 
 def _json_kind(value: Any) -> str:
