@@ -39,3 +39,10 @@ def test_rule_fixture(fixture: Path, tree, monkeypatch: pytest.MonkeyPatch) -> N
     messages = [f.message for f in report.findings]
     for fragment in spec.get("messages", []):
         assert any(fragment in m for m in messages), f"no message contains {fragment!r}: {messages}"
+
+
+def test_rule_reference_is_in_sync_with_the_docstrings() -> None:
+    from labelsense.core.rules.docs import rules_markdown
+
+    path = Path(__file__).resolve().parents[1] / "docs" / "rules.md"
+    assert path.read_text("utf-8") == rules_markdown(), "regenerate: python -c 'from labelsense.core.rules.docs import rules_markdown; open(\"docs/rules.md\",\"w\").write(rules_markdown())'"
