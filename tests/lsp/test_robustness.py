@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,32 @@ def test_client_that_exits_without_shutdown(workspace: Path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=10)
+
+
+@pytest.mark.parametrize("profile", ["neovim"])
+def test_workspace_with_10000_small_manifests(tmp_path: Path, profile: str) -> None:
+    """10 000 manifests in one dataset: indexed, diagnosed, and the server keeps answering."""
+    root = tmp_path / "many"
+    (root / "data").mkdir(parents=True)
+    (root / "labelsense.toml").write_text('[[dataset]]\nname = "many"\nmanifests = ["data/*.jsonl"]\ntaxonomy = "classes.txt"\n')
+    (root / "classes.txt").write_text("cat\ndog\n")
+    for i in range(10_000):
+        (root / "data" / f"part-{i:05d}.jsonl").write_text(f'{{"id": "s{i}", "label": "{"cat" if i % 2 else "dog"}"}}\n')
+    (root / "data" / "part-09999.jsonl").write_text('{"id": "s1", "label": "dgo"}\n')
+    raw = RawClient(root)
+    try:
+        raw.send({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"processId": None, "rootUri": root.as_uri(), "capabilities": {}}})
+        raw.reply_to(1)
+        raw.send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
+        target = (root / "data" / "part-09999.jsonl").as_uri()
+        found = None
+        deadline = time.monotonic() + 120
+        while found is None and time.monotonic() < deadline:  # push diagnostics: this client did not announce pull support
+            message = raw.receive()
+            if message.get("method") == "textDocument/publishDiagnostics" and message["params"]["uri"] == target:
+                found = message["params"]["diagnostics"]
+        assert {d["code"] for d in found} == {"LS301", "LS401"}
+        raw.send({"jsonrpc": "2.0", "id": 2, "method": "workspace/symbol", "params": {"query": "s9998"}})
+        assert [s["name"] for s in raw.reply_to(2)["result"]] == ["s9998"]
+    finally:
+        raw.stop()

@@ -115,3 +115,20 @@ async def test_utf16_columns_after_non_bmp_characters(client, workspace: Path) -
     assert d.range.end.character == chars + extra + len('"Bengal"')
     hover = await client.text_document_hover_async(types.HoverParams(types.TextDocumentIdentifier(uri), types.Position(0, chars + extra + 2)))
     assert "unknown class" in hover.contents.value
+
+
+async def test_unsaved_config_edits_rediagnose_the_workspace(client, workspace: Path) -> None:
+    train = workspace / "data" / "train.jsonl"
+    uri = open_doc(client, train)
+    await wait_for(client, uri, lambda ds: any(d.code == "LS401" for d in ds))
+    config = workspace / "labelsense.toml"
+    cfg_uri = open_doc(client, config, "toml")
+    text = config.read_text()
+    lines = text.split("\n")
+    n = next(i for i, l in enumerate(lines) if l.startswith("[rules]"))
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(version=2, uri=cfg_uri),
+        content_changes=[types.TextDocumentContentChangePartial(range=types.Range(types.Position(n + 1, 0), types.Position(n + 1, 0)), text='ignore = ["LS401"]\n')]))
+    items = await wait_for(client, uri, lambda ds: ds and not any(d.code == "LS401" for d in ds))
+    assert items and not any(d.code == "LS401" for d in items)
+    assert config.read_text() == text

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import paths
-from .config import Config, DatasetConfig
+from .config import Config, DatasetConfig, load_config
 from .dataset import Dataset
 from .engine import Progress, apply_config, dataset_files, discover, read_manifest
 from .gcpause import paused_gc
@@ -116,9 +116,22 @@ class Session:
 
     # -- configs and datasets ---------------------------------------------
     def configs(self) -> list[Config]:
+        """Configs under the roots; an unsaved config buffer counts instead of its file."""
         with self._lock:
             if self._configs is None:
-                self._configs, self.config_errors = discover(self.roots)
+                configs, errors = discover(self.roots)
+                by_path = {c.path: c for c in configs if c.path is not None}
+                for path, (_, data) in self._overlays.items():
+                    if path.name not in CONFIG_FILES or not any(paths.is_under(path, r) for r in self.roots):
+                        continue
+                    by_path.pop(path, None)
+                    errors.pop(path, None)
+                    try:
+                        by_path[path] = load_config(path, data.decode("utf-8", "replace"))
+                    except ConfigError as exc:
+                        errors[path] = str(exc)
+                self._configs = [c for c in configs if c.path is None] + list(by_path.values())
+                self.config_errors = errors
             return self._configs
 
     def datasets(self) -> list[tuple[Config, DatasetConfig]]:
