@@ -144,13 +144,8 @@ def _decode_structs(chunk: list[bytes], first: int, decoder: RowDecoder, schema:
             continue
         except Exception:  # noqa: BLE001 - the exact path below decides what is wrong
             pass
-        try:
-            obj = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            problems.append(_unreadable(raw, lineno))
-            continue
-        if type(obj) is not dict:
-            problems.append(_not_object(raw, lineno, obj))
+        obj = _exact(raw, lineno, problems)
+        if obj is None:
             continue
         if schema is not None and not schema.is_valid(obj):
             failed.append((len(structs), obj))
@@ -170,21 +165,23 @@ def _parse_dicts(chunk: list[bytes], first: int, problems: list[Problem]) -> tup
         pass
     rows, numbers = [], []
     for lineno, raw in enumerate(chunk, first):
-        try:
-            obj = loads(raw)
-        except orjson.JSONDecodeError:
-            problems.append(_unreadable(raw, lineno))
-            continue
-        if type(obj) is not dict:
-            problems.append(_not_object(raw, lineno, obj))
-            continue
-        rows.append(obj)
-        numbers.append(lineno)
+        if (obj := _exact(raw, lineno, problems)) is not None:
+            rows.append(obj)
+            numbers.append(lineno)
     return rows, numbers
 
 
-def _not_object(raw: bytes, lineno: int, obj: Any) -> Problem:
-    return Problem("LS102", Span(lineno, 0, lineno, len(raw.rstrip(b"\r").decode("utf-8", "replace"))), f"row is {_json_kind(obj)}, not a JSON object")
+def _exact(raw: bytes, lineno: int, problems: list[Problem]) -> dict[str, Any] | None:
+    """One line read exactly with orjson: the row object, or None with its problem recorded."""
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        problems.append(_unreadable(raw, lineno))
+        return None
+    if type(obj) is not dict:
+        problems.append(Problem("LS102", Span(lineno, 0, lineno, len(raw.rstrip(b"\r").decode("utf-8", "replace"))), f"row is {_json_kind(obj)}, not a JSON object"))
+        return None
+    return obj
 
 
 def _json_kind(value: Any) -> str:

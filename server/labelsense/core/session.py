@@ -16,7 +16,7 @@ from typing import Callable
 from . import paths
 from .config import Config, DatasetConfig, load_config
 from .dataset import Dataset
-from .engine import Progress, apply_config, dataset_files, discover, read_manifest
+from .engine import Progress, dataset_files, discover, read_manifest, run_rules
 from .gcpause import paused_gc
 from .manifest import Manifest
 from .rowschema import RowSchema
@@ -198,13 +198,7 @@ class Session:
             if on_error:
                 on_error(rule, exc)
 
-        findings: list[Finding] = []
-        for rule in rules:
-            try:
-                findings.extend(rule.check(ds))
-            except Exception as exc:  # one broken rule must not stop the others
-                failed(rule, exc)
-        for f in apply_config(config, findings):
+        for f in run_rules(ds, rules, failed):
             analysis.findings.setdefault(f.path, []).append(f)
         for items in analysis.findings.values():
             items.sort(key=lambda f: (f.span.line, f.span.col, f.code))

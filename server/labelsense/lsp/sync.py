@@ -10,7 +10,7 @@ from lsprotocol import types
 from ..core.session import Session
 from .documents import Document, EditError
 from .server import VIEW_SCHEME, LabelsenseServer, log, server
-from .settings import Settings, parse_settings
+from .settings import parse_settings
 
 WATCH_GLOBS = ("**/*.jsonl", "**/*.ndjson", "**/*.parquet", "**/*.yaml", "**/*.yml", "**/*.json", "**/*.txt", "**/*.toml")
 
