@@ -45,15 +45,16 @@ def to_diagnostic(ls: LabelsenseServer, f: Finding, lines, row_offset: int = 0) 
     )
 
 
-def _capped(ls: LabelsenseServer, items: list[types.Diagnostic]) -> list[types.Diagnostic]:
+def _converted(ls: LabelsenseServer, findings: list[Finding], lines, offset: int = 0) -> list[types.Diagnostic]:  # noqa: ANN001
+    """At most `maxDiagnosticsPerFile` diagnostics, then one summary: only those are converted."""
     cap = ls.settings.max_diagnostics
-    if len(items) <= cap:
-        return items
-    extra = len(items) - cap
-    summary = types.Diagnostic(types.Range(types.Position(0, 0), types.Position(0, 0)),
-                               f"{extra} more labelsense finding(s) in this file not shown (maxDiagnosticsPerFile = {cap}); run `labelsense check` for all",
-                               severity=types.DiagnosticSeverity.Information, source=SOURCE)
-    return items[:cap] + [summary]
+    items = [to_diagnostic(ls, f, lines, offset) for f in findings[:cap]]
+    if len(findings) > cap:
+        extra = len(findings) - cap
+        items.append(types.Diagnostic(types.Range(types.Position(0, 0), types.Position(0, 0)),
+                                      f"{extra} more labelsense finding(s) in this file not shown (maxDiagnosticsPerFile = {cap}); run `labelsense check` for all",
+                                      severity=types.DiagnosticSeverity.Information, source=SOURCE))
+    return items
 
 
 def config_diagnostics(ls: LabelsenseServer, path: Path) -> list[types.Diagnostic]:
@@ -93,9 +94,15 @@ async def diagnostics_for(ls: LabelsenseServer, uri: str) -> list[types.Diagnost
         from .parquet_view import view_findings
 
         findings, offset, lines = view_findings(doc, findings)
-        return _capped(ls, [to_diagnostic(ls, f, lines, offset) for f in findings])
+        return _converted(ls, findings, lines, offset)
+    key = (uri, id(analysis), doc.version if doc else None, ls.settings.max_diagnostics, ls.encoding)
+    cached = ls.converted.get(uri)
+    if cached is not None and cached[0] == key:
+        return cached[1]
     lines = ls.lines_of(path)
-    return _capped(ls, await ls.off_loop(lambda: [to_diagnostic(ls, f, lines) for f in findings]))
+    items = await ls.off_loop(_converted, ls, findings, lines)
+    ls.converted[uri] = (key, items)
+    return items
 
 
 def _result_id(ls: LabelsenseServer, uri: str, items: list[types.Diagnostic]) -> str:

@@ -68,6 +68,7 @@ class LabelsenseServer(LanguageServer):
         self.session: Session | None = None
         self.settings = Settings()
         self.results: dict[str, tuple[str, list[types.Diagnostic]]] = {}  # uri -> (result id, items)
+        self.converted: dict[str, tuple[tuple, list[types.Diagnostic]]] = {}  # uri -> (analysis key, diagnostics)
         self._disk_lines: dict[Path, tuple[object, list[str]]] = {}
         self._pending: dict[tuple, asyncio.Task] = {}
         self._reported: set[str] = set()
