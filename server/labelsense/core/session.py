@@ -50,8 +50,10 @@ class Analysis:
 
 
 class Session:
-    def __init__(self, roots: list[Path], select: tuple[str, ...] | None = None, ignore: tuple[str, ...] = ()) -> None:
+    def __init__(self, roots: list[Path], select: tuple[str, ...] | None = None, ignore: tuple[str, ...] = (),
+                 on_analyzed: Callable[[Analysis], None] | None = None) -> None:
         self.roots = [r.resolve() for r in roots]
+        self.on_analyzed = on_analyzed  # called after each fresh analysis (in the analysing thread)
         self.select, self.ignore = select, ignore
         self._lock = threading.RLock()
         self._overlays: dict[Path, tuple[int, bytes]] = {}
@@ -169,6 +171,8 @@ class Session:
             analysis = self._analyze(config, spec, progress, on_error)
         with self._lock:
             self._analyses[key] = analysis
+        if self.on_analyzed is not None:
+            self.on_analyzed(analysis)
         return analysis
 
     def _analyze(self, config: Config, spec: DatasetConfig, progress: Progress | None,

@@ -37,7 +37,7 @@ def apply_settings(ls: LabelsenseServer, raw: object) -> None:
 
 @server.feature(types.INITIALIZE)
 def initialize(ls: LabelsenseServer, params: types.InitializeParams) -> None:
-    ls.session = Session(_roots(params))
+    ls.session = Session(_roots(params), on_analyzed=ls.analyzed)
     apply_settings(ls, params.initialization_options)
 
 
@@ -169,7 +169,7 @@ def did_change_watched_files(ls: LabelsenseServer, params: types.DidChangeWatche
 @server.command("labelsense.reindex")
 async def reindex(ls: LabelsenseServer, *args: object) -> None:
     if ls.session is not None:
-        ls.session = Session(ls.session.roots, ls.settings.select, ls.settings.ignore)
+        ls.session = Session(ls.session.roots, ls.settings.select, ls.settings.ignore, on_analyzed=ls.analyzed)
         for doc in ls.docs:
             _buffer_changed(ls, doc)
         await index_workspace(ls)
