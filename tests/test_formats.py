@@ -13,6 +13,7 @@ import pty
 import re
 import subprocess
 import sys
+import tempfile
 from functools import cache
 from importlib import metadata, resources
 from pathlib import Path
@@ -381,10 +382,12 @@ def test_no_stderr_noise_when_not_a_tty(fmt: str) -> None:
 
 
 def _run_with_tty_stderr(*args: str) -> tuple[int, str, str]:
-    """Run labelsense with stderr on a pseudo-terminal (stdout a pipe)."""
+    """Run labelsense with stderr on a pseudo-terminal (stdout a temporary file: a pipe
+    would fill up, and block the child, while the terminal is read to its end)."""
     master, slave = pty.openpty()
+    stdout = tempfile.TemporaryFile()
     try:
-        proc = subprocess.Popen([sys.executable, "-m", "labelsense", *args], cwd=ROOT, stdout=subprocess.PIPE,
+        proc = subprocess.Popen([sys.executable, "-m", "labelsense", *args], cwd=ROOT, stdout=stdout,
                                 stderr=slave, stdin=subprocess.DEVNULL, env=dict(os.environ, TERM="xterm-256color"))
     finally:
         os.close(slave)
@@ -400,7 +403,10 @@ def _run_with_tty_stderr(*args: str) -> tuple[int, str, str]:
             chunks.append(data)
     finally:
         os.close(master)
-    out, _ = proc.communicate(timeout=120)
+    proc.wait(timeout=120)
+    stdout.seek(0)
+    out = stdout.read()
+    stdout.close()
     return proc.returncode, out.decode(), b"".join(chunks).decode(errors="replace")
 
 

@@ -1,6 +1,7 @@
 """Every rule's data fixture: tests/fixtures/rules/<CODE>.yaml holds the files of a
-small dataset (config, taxonomy, manifests; Parquet as row lists) and the exact
-findings expected from that rule alone, as [path, line, column, code] (1-based,
+small dataset (config, taxonomy, manifests; Parquet as row lists; media files
+described under `media:` and made with Pillow) and the exact findings expected
+from that rule alone, as [path, line, column, code] (1-based,
 as the CLI prints them), with optional message fragments."""
 from __future__ import annotations
 
@@ -27,9 +28,10 @@ def test_every_rule_doc_has_its_sections() -> None:
 
 
 @pytest.mark.parametrize("fixture", sorted(FIXTURES.glob("*.yaml")), ids=lambda p: p.stem)
-def test_rule_fixture(fixture: Path, tree, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rule_fixture(fixture: Path, tree, media_files, monkeypatch: pytest.MonkeyPatch) -> None:
     spec = yaml.safe_load(fixture.read_text("utf-8"))
     root = tree({name: (content.encode("latin-1") if spec.get("binary", {}).get(name) else content) for name, content in spec["files"].items()})
+    media_files(root, spec.get("media", {}))  # images, clips, links: made at test time (see conftest.write_media)
     monkeypatch.chdir(root)
     report = engine.check([root], select=(fixture.stem,))
     assert not report.errors

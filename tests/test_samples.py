@@ -27,6 +27,6 @@ def test_samples_give_exactly_the_planted_findings(monkeypatch) -> None:
 
 def test_readme_demo_command_exit_codes() -> None:
     demo = subprocess.run([sys.executable, "-m", "labelsense", "check", str(SAMPLES)], capture_output=True, text=True, timeout=120)
-    assert demo.returncode == 1 and "Found 50 problems" in demo.stdout, demo.stdout + demo.stderr
+    assert demo.returncode == 1 and "Found 53 problems" in demo.stdout, demo.stdout + demo.stderr
     clean = subprocess.run([sys.executable, "-m", "labelsense", "check", str(SAMPLES / "clean")], capture_output=True, text=True, timeout=120)
     assert clean.returncode == 0 and "All checks passed" in clean.stdout

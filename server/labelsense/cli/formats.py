@@ -20,11 +20,15 @@ SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 
 
-@lru_cache(maxsize=4096)
 def display_path(path: str) -> str:
     """A path relative to the working directory when it is below it."""
+    return _display_path(path, os.getcwd())
+
+
+@lru_cache(maxsize=4096)
+def _display_path(path: str, cwd: str) -> str:  # cached per working directory: a caller may chdir between runs
     try:
-        return os.path.relpath(path) if Path(path).resolve().is_relative_to(Path.cwd()) else path
+        return os.path.relpath(path, cwd) if Path(path).resolve().is_relative_to(Path(cwd).resolve()) else path
     except ValueError:
         return path
 

@@ -1,4 +1,4 @@
-"""`labelsense` command line: check, serve, rule, rules."""
+"""`labelsense` command line: check, blame, serve, rule, rules."""
 from __future__ import annotations
 
 import argparse
@@ -38,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     check.add_argument("--statistics", action="store_true", help="print the number of findings per rule")
     check.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    from .blame import add_parser as add_blame
+
+    add_blame(sub)
     rule = sub.add_parser("rule", help="show the documentation of one rule")
     rule.add_argument("code", help="a rule code (LS301) or name (unknown-class)")
     sub.add_parser("rules", help="list every rule")
@@ -57,6 +60,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ..lsp.main import serve
 
         return serve(args.tcp, args.host, args.port)
+    if args.command == "blame":
+        from .blame import run as run_blame
+
+        return run_blame(args)
     if args.command == "rules":
         for r in RULES:
             print(f"{r.code}  {r.name:<30} {r.severity.label:<8} {r.summary}")

@@ -51,6 +51,10 @@ class DatasetConfig:
     fields: dict[str, str] = field(default_factory=dict)
     media_root: str = "."
     leaves_only: bool = False
+    bbox_format: str = "xywh"  # LS503: "xywh" ([x, y, width, height]) or "xyxy" ([x1, y1, x2, y2])
+    bbox_normalized: bool = False  # LS503: box coordinates are fractions of the image size (0-1)
+    hash_media: bool = False  # LS403/LS404: without a hash field, hash the media files' contents
+    decode_media: bool = False  # LS502: decode every image in full, not just its header and end
 
     def field_candidates(self, role: str) -> tuple[str, ...]:
         """The configured field for `role`, else the auto-detect defaults."""
@@ -159,6 +163,10 @@ def _dataset(data: dict[str, Any], index: int, root: Path) -> DatasetConfig:
         fields={role: data[role] for role in ROLES if role in data},
         media_root=data.get("media_root", "."),
         leaves_only=bool(data.get("leaves-only", False)),
+        bbox_format=data.get("bbox-format", "xywh"),
+        bbox_normalized=bool(data.get("bbox-normalized", False)),
+        hash_media=bool(data.get("hash-media", False)),
+        decode_media=bool(data.get("decode-media", False)),
     )
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from . import media
 from .config import Config, DatasetConfig
 from .manifest import Manifest, label_tuple
 from .rowschema import RowSchema
@@ -38,6 +39,7 @@ class Dataset:
     taxonomy: Taxonomy | None = None
     schema: RowSchema | None = None
     _per_object: dict[int, bool] = field(default_factory=dict, repr=False)
+    _hashed: dict[int, list[Any]] = field(default_factory=dict, repr=False)
 
     @property
     def rules(self):  # noqa: ANN201 - RuleConfig
@@ -124,8 +126,39 @@ class Dataset:
         if m.fields.get("content"):
             return m.contents
         if m.fields.get("media"):
-            return m.media
+            return self._hashed_media(m) if self.spec.hash_media else m.media
         return m.texts
+
+    def _hashed_media(self, m: Manifest) -> list[Any]:
+        """`hash-media = true`: each row's media as `sha256:<hex>` of the file's contents
+        (the path as written when the file cannot be read)."""
+        key = id(m)
+        if key not in self._hashed:
+            located = [self.resolver.locate(v) for v in m.media]
+            digests = media.sha256_all(loc for loc in located if loc is not None)
+            self._hashed[key] = [f"sha256:{digests[loc]}" if loc is not None and digests.get(loc) else v
+                                 for v, loc in zip(m.media, located)]
+        return self._hashed[key]
+
+    # -- media -------------------------------------------------------------
+    @cached_property
+    def resolver(self) -> media.Resolver:
+        """Media paths of this dataset, resolved against `media_root` inside the project root."""
+        return media.Resolver(self.config.root, self.spec.media_root)
+
+    def media_rows(self) -> Iterator[tuple[RowRef, media.Located]]:
+        """Every row whose media field holds a path, with where that path leads."""
+        locate = self.resolver.locate
+        for mi, m in enumerate(self.manifests):
+            if not m.fields.get("media"):
+                continue
+            for r, value in enumerate(m.media):
+                if value is not None and (loc := locate(value)) is not None:
+                    yield RowRef(mi, r), loc
+
+    def media_infos(self, located: list[media.Located]) -> dict[media.Located, media.MediaInfo]:
+        """Header facts of media files (each read once per run, cached across runs by path, size, mtime)."""
+        return media.probe_all(located, decode=self.spec.decode_media)
 
     def content_of(self, ref: RowRef) -> Any:
         return self._content_column(self.manifests[ref.manifest])[ref.row]

@@ -16,7 +16,7 @@ import orjson
 
 from .config import DatasetConfig, ROLES
 from .gcpause import paused_gc
-from .manifest import Manifest, split_from_name
+from .manifest import BoxColumn, Manifest, split_from_name
 from .rowschema import RowSchema
 from .rowtype import RowDecoder, row_decoder
 from .types import Problem, Span
@@ -76,8 +76,9 @@ def read_jsonl(path: Path, dataset: DatasetConfig, schema: RowSchema | None = No
     manifest.fields = fields
     tf = fields["text"] if not (fields["content"] or fields["media"]) else None  # inline text: the content of last resort
     roles = {"keys": fields["key"], "labels": fields["label"], "splits": fields["split"], "annotators": fields["annotator"],
-             "contents": fields["content"], "media": fields["media"], "votes": fields["votes"], "texts": tf}
-    columns: dict[str, list[Any]] = {attr: [] for attr, name in roles.items() if name}
+             "contents": fields["content"], "media": fields["media"], "votes": fields["votes"], "texts": tf,
+             "bboxes": fields["bbox"]}
+    columns: dict[str, Any] = {attr: BoxColumn() if attr == "bboxes" else [] for attr, name in roles.items() if name}
     lines: list[int] = []
     schema_failures: list[tuple[int, Any]] = []
     usable = schema is not None and schema.usable
@@ -101,14 +102,18 @@ def read_jsonl(path: Path, dataset: DatasetConfig, schema: RowSchema | None = No
             structs, numbers, failed = _decode_structs(chunk, first, decoder, schema if usable else None, manifest.problems)
             lines.extend(numbers)
             for attr, column in columns.items():
-                column.extend(map(decoder.getters[attr], structs))
+                values = map(decoder.getters[attr], structs)
+                if attr == "bboxes":  # compact: one float array per chunk when every row holds 4 numbers
+                    column.extend([None if v is msgspec.UNSET else v for v in values] if attr in decoder.optional else list(values))
+                else:
+                    column.extend(values)
             schema_failures.extend((base + i, obj) for i, obj in failed)
     n = len(lines)
     manifest.lines = lines
     unset = msgspec.UNSET
     for attr in roles:
         column = columns.get(attr)
-        if column is not None and attr in decoder.optional:
+        if column is not None and attr in decoder.optional and attr != "bboxes":
             column = [None if v is unset else v for v in column]
         setattr(manifest, attr, column or [None] * n)
     manifest.schema_failures = [(row, schema.errors(obj)) for row, obj in schema_failures] if schema else []

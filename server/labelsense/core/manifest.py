@@ -6,9 +6,14 @@ demand for the few rows that need exact spans.
 """
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .locate import Member, locate, locate_field, top_members
 from .types import Problem, Span
@@ -47,6 +52,100 @@ def _scalar_text(value: Any) -> str:
     return str(value)
 
 
+class BoxColumn:
+    """A manifest's bbox values, stored compactly: the rows of a block that hold a list of
+    exactly 4 numbers live in one float array (32 bytes a row instead of a list of 4 Python
+    numbers, ~190 bytes); the block's other values (3 numbers, a string, …) are kept as they
+    are, and a block with lists of boxes is kept as a plain list. Reads give the values back
+    as Python lists (numbers as floats) or the value as written, or None."""
+
+    def __init__(self) -> None:
+        self._starts: list[int] = []
+        self._blocks: list[_Block | list[Any]] = []
+        self._n = 0
+
+    def extend(self, values: list[Any]) -> None:
+        if not values:
+            return
+        try:
+            arr = pa.array(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError):  # mixed: e.g. a string among lists
+            good = [i for i, v in enumerate(values) if type(v) is list and len(v) == 4 and all(type(x) in (int, float) for x in v)]
+            if not good:
+                return self._add(list(values), len(values))
+            block = _box_block(pa.array([values[i] for i in good]))
+            if block is None:
+                return self._add(list(values), len(values))
+            keep = np.zeros(len(values), dtype=bool)
+            keep[good] = True
+            rows = np.full((len(values), 4), np.nan)
+            rows[keep] = block.values
+            others = {i: v for i, v in enumerate(values) if not keep[i] and v is not None}
+            return self._add(_Block(rows, keep, others), len(values))
+        self.extend_arrow(arr, values)
+
+    def extend_arrow(self, arr: pa.Array, values: list[Any] | None = None) -> None:
+        """Add an Arrow array of bbox values (a Parquet column chunk, or inferred from JSON values)."""
+        block = _box_block(arr, values)
+        self._add(block if block is not None else (values if values is not None else arr.to_pylist()), len(arr))
+
+    def _add(self, block: _Block | list[Any], n: int) -> None:
+        self._starts.append(self._n)
+        self._blocks.append(block)
+        self._n += n
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, i: int) -> Any:
+        if i < 0:
+            i += self._n
+        if not 0 <= i < self._n:
+            raise IndexError(i)
+        b = bisect.bisect_right(self._starts, i) - 1
+        block, j = self._blocks[b], i - self._starts[b]
+        if isinstance(block, list):
+            return block[j]
+        if j in block.others:
+            return block.others[j]
+        return block.values[j].tolist() if block.four[j] else None
+
+    def __iter__(self) -> Iterator[Any]:
+        for block in self._blocks:
+            if isinstance(block, list):
+                yield from block
+                continue
+            others = block.others
+            for j, (row, ok) in enumerate(zip(block.values.tolist(), block.four.tolist())):
+                yield row if ok else others.get(j)
+
+
+@dataclass(frozen=True, slots=True)
+class _Block:
+    values: np.ndarray  # n × 4 floats (NaN where not a 4-number row)
+    four: np.ndarray  # rows that are 4 numbers
+    others: dict[int, Any]  # the other non-null values, as written
+
+
+def _box_block(arr: pa.Array, values: list[Any] | None = None) -> _Block | None:
+    """The compact form of an Arrow array of bbox values, or None when it is not a list of numbers per row."""
+    t = arr.type
+    if not ((pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t))
+            and (pa.types.is_integer(t.value_type) or pa.types.is_floating(t.value_type))):
+        return None
+    valid = arr.is_valid().to_numpy(zero_copy_only=False)
+    lengths = pc.fill_null(pc.list_value_length(arr), 0).to_numpy(zero_copy_only=False)
+    four = valid & (lengths == 4)
+    flat = pc.list_flatten(arr.filter(pa.array(four)))
+    if flat.null_count:
+        return None
+    rows = np.full((len(arr), 4), np.nan)
+    rows[four] = flat.to_numpy(zero_copy_only=False).astype(np.float64, copy=False).reshape(-1, 4)
+    odd = np.flatnonzero(valid & ~four).tolist()
+    others = {i: (values[i] if values is not None else arr[i].as_py()) for i in odd}
+    return _Block(rows, four, others)
+
+
 @dataclass
 class Manifest:
     """The rows of one manifest file, by role, plus what could not be read."""
@@ -63,6 +162,7 @@ class Manifest:
     media: list[Any] = field(default_factory=list)
     texts: list[Any] = field(default_factory=list)
     votes: list[Any] = field(default_factory=list)
+    bboxes: BoxColumn | list[Any] = field(default_factory=list)
     file_split: str | None = None
     problems: list[Problem] = field(default_factory=list)
     schema_failures: list[tuple[int, Any]] = field(default_factory=list)  # (row, value) that broke the row schema

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .config import DatasetConfig, ROLES
-from .manifest import Manifest, split_from_name
+from .manifest import BoxColumn, Manifest, split_from_name
 from .rowschema import RowSchema
 from .types import Problem, Span
 
@@ -68,6 +68,13 @@ def read_parquet(path: Path, dataset: DatasetConfig, schema: RowSchema | None = 
     for role, attr in columns.items():
         name = fields[role]
         setattr(manifest, attr, table.column(name).to_pylist() if name in names else [None] * n)
+    if fields["bbox"] in names:  # compact: float arrays, not a million small lists
+        boxes = BoxColumn()
+        for chunk in table.column(fields["bbox"]).chunks:
+            boxes.extend_arrow(chunk)
+        manifest.bboxes = boxes
+    else:
+        manifest.bboxes = [None] * n
     for code, role in (("LS202", "key"), ("LS203", "label")):
         if fields[role] not in names:
             manifest.problems.append(Problem(code, Span(0, 0, 0, 0), f"Parquet file has no {role} column '{fields[role]}' (columns: {', '.join(table.column_names)})"))

@@ -64,6 +64,7 @@ class Session:
         self._taxonomies: dict[Path, tuple[object, Taxonomy]] = {}
         self._schemas: dict[Path, tuple[object, RowSchema]] = {}
         self._stamp = 0
+        self._generation = 0  # bumped by every change; an analysis started before one is not cached
 
     # -- inputs ------------------------------------------------------------
     def set_overlay(self, path: Path, data: bytes | None) -> None:
@@ -79,6 +80,7 @@ class Session:
     def changed(self, path: Path) -> None:
         """A file changed (buffer or disk): drop what depends on it."""
         with self._lock:
+            self._generation += 1
             if path.name in CONFIG_FILES or path.suffix == ".toml":
                 self._configs = None
                 self._analyses.clear()
@@ -90,6 +92,7 @@ class Session:
     def set_rules(self, select: tuple[str, ...] | None, ignore: tuple[str, ...]) -> None:
         with self._lock:
             self.select, self.ignore = select, ignore
+            self._generation += 1
             self._analyses.clear()
 
     def _owns(self, analysis: Analysis, path: Path) -> bool:
@@ -167,10 +170,12 @@ class Session:
             cached = self._analyses.get(key)
             if cached is not None:
                 return cached
+            generation = self._generation
         with paused_gc():
             analysis = self._analyze(config, spec, progress, on_error)
         with self._lock:
-            self._analyses[key] = analysis
+            if generation == self._generation:  # nothing changed meanwhile: the result is current
+                self._analyses[key] = analysis
         if self.on_analyzed is not None:
             self.on_analyzed(analysis)
         return analysis

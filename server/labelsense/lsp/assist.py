@@ -12,6 +12,7 @@ from ..core.types import Finding, Span
 from . import markdown as md
 from .navigation import _row_fields, class_name, here
 from .positions import from_position, to_range
+from .preview import preview_section
 from .server import LabelsenseServer, server
 
 FIX_ALL = "source.fixAll.labelsense"
@@ -123,7 +124,7 @@ def _rule_hovers(ls: LabelsenseServer, uri: str, line: int) -> list[str]:
 
 
 @server.feature(types.TEXT_DOCUMENT_HOVER)
-def hover(ls: LabelsenseServer, params: types.HoverParams) -> types.Hover | None:
+async def hover(ls: LabelsenseServer, params: types.HoverParams) -> types.Hover | None:
     h = here(ls, params.text_document.uri, params.position)
     if h is None:
         return None
@@ -135,8 +136,13 @@ def hover(ls: LabelsenseServer, params: types.HoverParams) -> types.Hover | None
         sections.append(f"**unknown class** {md.code(h.target.value)} — not in {md.escape(Path(h.taxonomy.path).name)}")
     elif h.target is not None and h.target.kind in ("key", "media", "text", "split", "annotator"):
         sections.append(f"**{h.target.kind}** ({md.code(h.target.field)}): {md.code(h.target.value)}")
+    if (preview := await preview_section(ls, h)) is not None:  # the row's sample (off the event loop)
+        sections.append(preview)
     line = params.position.line
     sections.extend(_rule_hovers(ls, params.text_document.uri, line))
+    from .blame import hover_section  # the row's label blame: off the event loop, never fails
+    if (blamed := await hover_section(ls, h, line)) is not None:
+        sections.append(blamed)
     if not sections:
         return None
     rng = to_range(h.target.span, h.lines, ls.encoding) if h.target is not None else None

@@ -6,7 +6,7 @@ import sys
 
 
 def serve(tcp: bool = False, host: str = "127.0.0.1", port: int = 2087) -> int:
-    from . import assist, diagnostics, navigation, parquet_view, symbols, sync  # noqa: F401 - registers the handlers
+    from . import assist, blame, diagnostics, navigation, parquet_view, symbols, sync  # noqa: F401 - registers the handlers
     from .server import server
 
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="labelsense %(levelname)s %(message)s")

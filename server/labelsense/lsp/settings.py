@@ -8,7 +8,8 @@ from typing import Any
 from ..core.config import nearest
 from ..core.rules.registry import selector_matches_any
 
-KEYS = ("select", "ignore", "maxDiagnosticsPerFile", "inlayHints", "preview")
+KEYS = ("select", "ignore", "maxDiagnosticsPerFile", "inlayHints", "preview", "previewSize")
+PREVIEW_SIZES = (32, 1024)
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,7 @@ class Settings:
     max_diagnostics: int = 1000
     inlay_hints: bool = False
     preview: bool = True
+    preview_size: int = 256  # longest side of hover thumbnails, pixels
 
 
 def parse_settings(raw: Any) -> tuple[Settings, list[str]]:
@@ -47,6 +49,12 @@ def parse_settings(raw: Any) -> tuple[Settings, list[str]]:
                 problems.append(f"labelsense.maxDiagnosticsPerFile must be a positive integer, got {value!r}; default {settings.max_diagnostics} used")
                 continue
             settings = replace(settings, max_diagnostics=value)
+        elif key == "previewSize":
+            lo, hi = PREVIEW_SIZES
+            if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+                problems.append(f"labelsense.previewSize must be an integer from {lo} to {hi}, got {value!r}; default {settings.preview_size} used")
+                continue
+            settings = replace(settings, preview_size=value)
         else:
             if not isinstance(value, bool):
                 problems.append(f"labelsense.{key} must be true or false, got {value!r}; default used")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from . import (
     annotator_disagreement,
+    bad_bbox,
     bad_encoding,
     blank_line,
     conflicting_labels,
@@ -12,6 +13,7 @@ from . import (
     invalid_json,
     missing_key,
     missing_label,
+    missing_media,
     non_leaf_class,
     rare_class,
     row_not_object,
@@ -22,6 +24,7 @@ from . import (
     taxonomy_duplicate,
     unknown_class,
     unreadable_manifest,
+    unreadable_media,
     unused_class,
 )
 from .base import Rule
@@ -50,12 +53,12 @@ RULES: tuple[Rule, ...] = tuple(
         same_content_different_label,
         split_leakage,
         annotator_disagreement,
+        missing_media,
+        unreadable_media,
+        bad_bbox,
     )
 )
 BY_CODE: dict[str, Rule] = {r.code: r for r in RULES}
-# Public codes of DESIGN §3 whose rules are not implemented yet (media checks):
-# selecting or ignoring them is valid and selects nothing.
-PLANNED: tuple[str, ...] = ("LS501", "LS502", "LS503")
 BY_NAME: dict[str, Rule] = {r.name: r for r in RULES}
 
 
@@ -70,11 +73,11 @@ def matches(selector: str, rule: Rule) -> bool:
 
 
 def selector_matches_any(selector: str) -> bool:
-    return any(matches(selector, r) for r in RULES) or any(code.startswith(selector.strip().upper()) for code in PLANNED)
+    return any(matches(selector, r) for r in RULES)
 
 
 def all_selector_words() -> list[str]:
-    return ["ALL", *BY_CODE, *BY_NAME, *PLANNED]
+    return ["ALL", *BY_CODE, *BY_NAME]
 
 
 def selected(select: tuple[str, ...], ignore: tuple[str, ...]) -> list[Rule]:

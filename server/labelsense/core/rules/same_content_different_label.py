@@ -1,9 +1,10 @@
 """The same content under different labels, in different samples.
 
 What it does: groups rows by content — the content-hash field (`sha256`,
-`md5`, `hash`) if the manifest has one, else the media path, else the inline
-text — and reports rows of different keys that carry the same content but
-different labels. Detection manifests — rows with a `bbox`, on average 1.5 or
+`md5`, `hash`) if the manifest has one, else the media path (with
+`hash-media = true` in the dataset: the SHA-256 of the media file's contents,
+cached by path, size and mtime), else the inline text — and reports rows of
+different keys that carry the same content but different labels. Detection manifests — rows with a `bbox`, on average 1.5 or
 more rows per media file, i.e. one row per object — are not compared by
 media path: many objects, many labels, one image.
 
@@ -38,10 +39,11 @@ def check(ds: Dataset) -> Iterator[Finding]:
             if not rest:
                 continue
             text = others(ds, rest, lambda r: f"{shown(ds.labels(r))} (key '{keys[r]}')")
+            what = "media content" if role == "media" and ds.spec.hash_media and str(content).startswith("sha256:") else role
             yield RULE.at(
                 ds.manifest(ref).path,
                 ds.span(ref, role),
-                f"same {role} '{_short(content)}' labelled {shown(ds.labels(ref))} here, {text}",
+                f"same {what} '{_short(content)}' labelled {shown(ds.labels(ref))} here, {text}",
                 related=ds.related(rest, lambda r: f"same {role}, labelled {shown(ds.labels(r))}"),
             )
 

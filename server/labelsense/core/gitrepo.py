@@ -1,0 +1,369 @@
+"""A small, safe door to git for label blame.
+
+git always runs with an argument list (never a shell), with `--` before paths
+and literal pathspecs, so nothing from a dataset or a file name is ever read
+as an option, a glob or a revision. Revisions passed to git are only object
+ids that git itself printed. Blob contents come from one `git cat-file
+--batch` process fed with blob ids, read in a background thread so git
+inflates the next version while Python compares the current one.
+
+Every failure becomes a `BlameError` with a message that names the problem.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import queue
+import re
+import subprocess
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+_HEX = re.compile(r"\A[0-9a-f]{40}(?:[0-9a-f]{24})?\Z")
+F_SETPIPE_SZ = 1031  # Linux: a 1 MiB pipe means fewer wake-ups per 100 MB blob
+
+
+class BlameError(Exception):
+    """Label history is not available for a file; `kind` says why, the message says it for people.
+
+    Kinds: no-git, not-a-repo, untracked, shallow, outside, lfs, git, unreadable."""
+
+    def __init__(self, path: str | Path, kind: str, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = str(path)
+        self.kind = kind
+        self.message = message
+
+
+def git_env() -> dict[str, str]:
+    """The environment git runs in: literal pathspecs, no prompts, no optional locks, C messages."""
+    env = dict(os.environ)
+    env.update(GIT_LITERAL_PATHSPECS="1", GIT_TERMINAL_PROMPT="0", GIT_OPTIONAL_LOCKS="0", LC_ALL="C", LANGUAGE="C")
+    for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):  # a caller's env must not point us at another repository
+        env.pop(name, None)
+    return env
+
+
+def run_git(args: list[str], cwd: Path, path: str | Path, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+    """Run `git args...` in `cwd` (argument list, no shell); a BlameError naming `path` when it fails."""
+    try:
+        result = subprocess.run(["git", *args], cwd=cwd, env=git_env(), stdin=subprocess.DEVNULL, capture_output=True)
+    except FileNotFoundError:
+        raise BlameError(path, "no-git", "label history needs git, and no `git` program was found on PATH") from None
+    except OSError as exc:
+        raise BlameError(path, "git", f"cannot run git: {exc.strerror or exc}") from None
+    if check and result.returncode != 0:
+        raise BlameError(path, "git", f"git {args[0]} failed: {_first_line(result.stderr) or f'exit status {result.returncode}'}")
+    return result
+
+
+def _first_line(data: bytes) -> str:
+    text = data.decode("utf-8", "replace").strip()
+    return text.splitlines()[0].removeprefix("fatal: ").removeprefix("error: ") if text else ""
+
+
+def blob_id(data: bytes, object_format: str = "sha1") -> str:
+    """The id git gives a blob with this content (no filters), to tell whether a file equals a commit's version."""
+    h = hashlib.sha256() if object_format == "sha256" else hashlib.sha1()
+    h.update(b"blob %d\0" % len(data))
+    h.update(data)
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class FileDiff:
+    """One file in one commit's raw diff: the blob before (None: no file) and after."""
+
+    old: str | None
+    new: str | None
+    status: str
+    path: str  # the path after the change (before, for a deletion)
+    old_path: str
+
+
+@dataclass(frozen=True)
+class Commit:
+    """A commit that touched the file; `diffs` has one entry per parent it differs from (merges: several)."""
+
+    sha: str
+    parents: tuple[str, ...]
+    author: str
+    email: str
+    time: int
+    date: str  # ISO 8601 with the author's offset
+    summary: str
+    diffs: tuple[FileDiff, ...] = field(default=())
+
+    def to_json(self) -> list:
+        return [self.sha, list(self.parents), self.author, self.email, self.time, self.date, self.summary,
+                [[d.old, d.new, d.status, d.path, d.old_path] for d in self.diffs]]
+
+    @classmethod
+    def from_json(cls, raw: list) -> "Commit":
+        sha, parents, author, email, time, date, summary, diffs = raw
+        return cls(sha, tuple(parents), author, email, int(time), date, summary, tuple(FileDiff(*d) for d in diffs))
+
+
+LOG_FORMAT = "%x1e%H%x00%P%x00%an%x00%ae%x00%at%x00%aI%x00%s%x00"
+_NULL = re.compile(r"\A0+\Z")
+
+
+def parse_log(out: bytes) -> list[Commit]:
+    """Parse `git log --raw -z --format=LOG_FORMAT` output. Fields are read by position (a subject
+    cannot hold NUL, a path is consumed by count), so no commit text can forge a record."""
+    tokens = out.split(b"\0")
+    commits: list[Commit] = []
+    i, n = 0, len(tokens)
+    while i < n:
+        tok = tokens[i]
+        if not tok.startswith(b"\x1e"):
+            i += 1  # the empty tokens between records
+            continue
+        if i + 7 > n:
+            break
+        sha = tok[1:].decode("ascii")
+        parents = tuple(tokens[i + 1].decode("ascii").split())
+        author, email = (t.decode("utf-8", "replace") for t in tokens[i + 2 : i + 4])
+        time = int(tokens[i + 4] or 0)
+        date = tokens[i + 5].decode("ascii", "replace")
+        summary = tokens[i + 6].decode("utf-8", "replace")
+        i += 7
+        diffs: list[FileDiff] = []
+        while i < n:
+            tok = tokens[i].lstrip(b"\n")
+            if not tokens[i] and i + 1 < n and tokens[i + 1].lstrip(b"\n").startswith(b":"):
+                i += 1
+                continue
+            if not tok.startswith(b":"):
+                break
+            meta = tok[1:].split()
+            if len(meta) < 5:
+                break
+            old_mode, new_mode, old, new, status = (m.decode("ascii") for m in meta[:5])
+            two = status[:1] in ("R", "C")
+            paths = [os.fsdecode(p) for p in tokens[i + 1 : i + 2 + two]]
+            i += 2 + two
+            regular = lambda mode: mode.startswith("100")  # noqa: E731 - a regular file (not a link or submodule)
+            diffs.append(FileDiff(None if _NULL.match(old) or not regular(old_mode) else old,
+                                  None if _NULL.match(new) or not regular(new_mode) else new,
+                                  status, paths[-1], paths[0]))
+        if commits and commits[-1].sha == sha:  # a merge, diffed against each parent separately
+            prev = commits[-1]
+            commits[-1] = Commit(prev.sha, prev.parents, prev.author, prev.email, prev.time, prev.date, prev.summary, prev.diffs + tuple(diffs))
+        else:
+            commits.append(Commit(sha, parents, author, email, time, date, summary, tuple(diffs)))
+    return commits
+
+
+class Repo:
+    """The git repository a file lives in."""
+
+    def __init__(self, toplevel: Path, git_dir: Path, common_dir: Path, object_format: str = "sha1") -> None:
+        self.toplevel = toplevel
+        self.git_dir = git_dir
+        self.common_dir = common_dir
+        self.object_format = object_format
+
+    @classmethod
+    def for_file(cls, path: Path) -> tuple["Repo", str]:
+        """The repository holding `path` and the path relative to its top level (with `/`).
+        Raises BlameError: no git, not a repository, a shallow clone, a file outside the work tree."""
+        path = path.absolute()
+        cwd = path.parent
+        if not cwd.is_dir():
+            raise BlameError(path, "unreadable", "the file's directory does not exist")
+        result = run_git(["rev-parse", "--show-toplevel", "--absolute-git-dir", "--git-common-dir",
+                          "--is-shallow-repository", "--show-object-format"], cwd, path, check=False)
+        if result.returncode != 0:
+            message = _first_line(result.stderr)
+            if "not a git repository" in message.lower():
+                raise BlameError(path, "not-a-repo", "not in a git repository, so there is no label history (run `git init` and commit the file)")
+            if "show-toplevel" in message or "work tree" in message:
+                raise BlameError(path, "not-a-repo", f"not in a git work tree: {message}")
+            raise BlameError(path, "git", f"git cannot read the repository: {message or 'exit status %d' % result.returncode}")
+        lines = os.fsdecode(result.stdout).split("\n")
+        if len(lines) < 5:
+            raise BlameError(path, "git", "unexpected output from git rev-parse")
+        toplevel, git_dir, common, shallow, fmt = lines[:5]
+        if not toplevel:
+            raise BlameError(path, "not-a-repo", "not in a git work tree (a bare repository or inside .git)")
+        common_dir = Path(common) if os.path.isabs(common) else (cwd / common)
+        repo = cls(Path(toplevel), Path(git_dir), common_dir.resolve(), fmt.strip() or "sha1")
+        if shallow.strip() == "true":
+            raise BlameError(path, "shallow", "this is a shallow clone: the commits that set most labels are missing, "
+                                              "so label history would be wrong; run `git fetch --unshallow` to get it")
+        try:
+            rel = path.resolve().relative_to(repo.toplevel.resolve()).as_posix()
+        except ValueError:
+            raise BlameError(path, "outside", f"the file is outside the work tree of the repository at {repo.toplevel}") from None
+        return repo, rel
+
+    def git(self, args: list[str], path: str | Path, check: bool = True) -> bytes:
+        return run_git(args, self.toplevel, path, check).stdout
+
+    def head(self, path: str) -> str | None:
+        """HEAD's commit id, or None before the first commit."""
+        result = run_git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], self.toplevel, path, check=False)
+        sha = result.stdout.decode("ascii", "replace").strip()
+        return sha if result.returncode == 0 and _HEX.match(sha) else None
+
+    def head_stamp(self) -> tuple:
+        """A cheap fingerprint of where HEAD points (stat of HEAD, its ref and packed-refs): when it
+        changes, ask git for HEAD again."""
+        out: list[object] = []
+        head = self.git_dir / "HEAD"
+        try:
+            content = head.read_bytes()
+        except OSError:
+            content = b""
+        out.append(content)
+        names = [self.common_dir / "packed-refs"]
+        if content.startswith(b"ref: "):
+            ref = os.fsdecode(content[5:].strip())
+            names += [self.git_dir / ref, self.common_dir / ref]
+        for name in names:
+            try:
+                st = name.stat()
+                out.append((st.st_mtime_ns, st.st_size, st.st_ino))
+            except OSError:
+                out.append(None)
+        return tuple(out)
+
+    def in_index(self, rel: str, path: str | Path) -> bool:
+        return bool(self.git(["ls-files", "-z", "--cached", "--full-name", "--", rel], path).strip(b"\0"))
+
+    def log(self, rel: str, path: str | Path, head: str, exclude: str | None = None) -> list[Commit]:
+        """Commits that changed the file, newest first, following renames, merges diffed against each parent."""
+        args = ["log", "--follow", "--raw", "-z", "--no-abbrev", "--no-color", "--no-show-signature", "--no-ext-diff",
+                "--no-textconv", "--diff-merges=separate", f"--format={LOG_FORMAT}", head]
+        if exclude:
+            args.append("^" + exclude)
+        return parse_log(self.git([*args, "--", rel], path))
+
+    def is_ancestor(self, older: str, newer: str, path: str | Path) -> bool:
+        if not (_HEX.match(older) and _HEX.match(newer)):
+            return False
+        return run_git(["merge-base", "--is-ancestor", older, newer], self.toplevel, path, check=False).returncode == 0
+
+    def blobs(self, ids: Iterable[str], path: str | Path, ahead: int = 1, workers: int = 1) -> "BlobStream":
+        return BlobStream(self, list(ids), path, ahead, workers)
+
+    def clean(self, rel: str, path: str | Path) -> bool:
+        """Whether the work tree and the index hold HEAD's version of `rel` (git's stat cache: no hashing
+        of an unchanged file)."""
+        result = run_git(["status", "--porcelain=v1", "-z", "--untracked-files=no", "--ignore-submodules", "--", rel],
+                         self.toplevel, path, check=False)
+        return result.returncode == 0 and not result.stdout.strip(b"\0")
+
+
+class BlobStream:
+    """Contents of blobs, in the order asked, from `git cat-file --batch`. Reader threads fetch
+    blobs before they are needed (at most `ahead` + workers - 1 waiting), so git inflates the next
+    versions while Python compares the current one. With several processes (`workers`), blobs are
+    dealt out in turn: inflating a 200 MB version takes git ~0.5 s of one core, and a second core
+    halves that when it is free (and costs nothing when it is not)."""
+
+    def __init__(self, repo: Repo, ids: list[str], path: str | Path, ahead: int = 1, workers: int = 1) -> None:
+        for sha in ids:
+            if not _HEX.match(sha):
+                raise ValueError(f"not a blob id: {sha!r}")
+        self.ids = ids
+        self.path = path
+        self.repo = repo
+        self.workers = max(1, min(workers, len(ids)))
+        self.window = max(ahead, 1) + self.workers - 1  # blob i is asked for only when i < taken + window
+        self._taken = 0
+        self._turn = threading.Condition()
+        self._queues: list[queue.Queue] = [queue.Queue() for _ in range(self.workers)]
+        self._stop = threading.Event()
+        self._procs: list[subprocess.Popen] = []
+        self._threads: list[threading.Thread] = []
+
+    def __enter__(self) -> "BlobStream":
+        try:
+            for w in range(self.workers if self.ids else 0):
+                proc = subprocess.Popen(["git", "cat-file", "--batch"], cwd=self.repo.toplevel, env=git_env(),
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=1 << 20)
+                self._procs.append(proc)
+                try:
+                    import fcntl
+
+                    fcntl.fcntl(proc.stdout.fileno(), F_SETPIPE_SZ, 1 << 20)
+                except (ImportError, OSError):
+                    pass
+                thread = threading.Thread(target=self._read, args=(proc, w, self._queues[w]),
+                                          name="labelsense-blobs", daemon=True)
+                self._threads.append(thread)
+                thread.start()
+        except FileNotFoundError:
+            self.__exit__(None, None, None)
+            raise BlameError(self.path, "no-git", "label history needs git, and no `git` program was found on PATH") from None
+        return self
+
+    def _read(self, proc: subprocess.Popen, first: int, out: queue.Queue) -> None:
+        assert proc.stdin is not None and proc.stdout is not None
+        try:
+            for i in range(first, len(self.ids), self.workers):
+                sha = self.ids[i]
+                with self._turn:
+                    while i >= self._taken + self.window and not self._stop.is_set():
+                        self._turn.wait(0.2)
+                if self._stop.is_set():
+                    return
+                proc.stdin.write(sha.encode("ascii") + b"\n")
+                proc.stdin.flush()
+                header = proc.stdout.readline().split()
+                if len(header) != 3 or header[1] != b"blob":
+                    what = b" ".join(header[1:]).decode("ascii", "replace") or "no answer"
+                    self._put(out, (sha, BlameError(self.path, "git", f"git cannot read blob {sha[:12]}: {what}")))
+                    return
+                size = int(header[2])
+                data = proc.stdout.read(size)
+                proc.stdout.read(1)
+                if len(data) != size:
+                    self._put(out, (sha, BlameError(self.path, "git", f"git stopped while reading blob {sha[:12]}")))
+                    return
+                self._put(out, (sha, data))
+        except Exception as exc:  # the reader must always answer, or the consumer would wait forever
+            self._put(out, (None, BlameError(self.path, "git", f"reading blobs from git failed: {exc!r}")))
+
+    def _put(self, out: queue.Queue, item: tuple) -> None:
+        if not self._stop.is_set():
+            out.put(item)
+
+    def __iter__(self) -> Iterator[tuple[str, bytes]]:
+        for i in range(len(self.ids)):
+            sha, data = self._queues[i % self.workers].get()
+            with self._turn:
+                self._taken += 1
+                self._turn.notify_all()
+            if isinstance(data, BaseException):
+                raise data
+            yield sha, data
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        with self._turn:
+            self._turn.notify_all()
+        for q in self._queues:  # unblock the readers
+            while True:
+                try:
+                    q.get_nowait()
+                except queue.Empty:
+                    break
+        for proc in self._procs:
+            try:
+                proc.stdin.close()
+            except OSError:
+                pass
+            proc.kill()
+            proc.wait()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        for proc in self._procs:
+            try:
+                proc.stdout.close()
+            except OSError:
+                pass

@@ -1,0 +1,629 @@
+"""Label blame: per-sample history from real git repositories built here, with
+several authors and dates. Git runs without global or system config."""
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from labelsense.core import blame as blame_mod, blamecache, gitrepo
+from labelsense.core.blame import BlameError, LabelBlame, labels_text
+from labelsense.core.linediff import changed_lines
+
+ALICE = ("Alice Smith", "alice@example.com")
+BOB = ("Bob Jones", "bob@example.org")
+EVE = ("Ève Müller", "eve@example.net")
+
+
+@pytest.fixture(autouse=True)
+def git_isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No global/system git config, a private cache dir, fresh in-process caches."""
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(blame_mod, "_blamers", {})
+    monkeypatch.setattr(blamecache.Store, "_open", {})
+
+
+class Repo:
+    """A git repository for a test: write files, commit as someone at a given day."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+        self.day = 0
+        self.git("init", "-q", "-b", "main")
+
+    def git(self, *args: str, who: tuple[str, str] = ALICE, day: int | None = None) -> str:
+        date = f"2024-01-{(day if day is not None else self.day) + 1:02d}T10:00:00+01:00"
+        env = dict(os.environ, GIT_AUTHOR_NAME=who[0], GIT_AUTHOR_EMAIL=who[1], GIT_AUTHOR_DATE=date,
+                   GIT_COMMITTER_NAME=who[0], GIT_COMMITTER_EMAIL=who[1], GIT_COMMITTER_DATE=date)
+        return subprocess.run(["git", *args], cwd=self.root, env=env, check=True, capture_output=True, text=True).stdout
+
+    def write(self, name: str, content: Any) -> Path:
+        path = self.root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if name.endswith(".parquet") and isinstance(content, list):
+            pq.write_table(pa.Table.from_pylist(content), path)
+        elif isinstance(content, list):
+            path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in content))
+        elif isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8", newline="")
+        return path
+
+    def commit(self, message: str, who: tuple[str, str] = ALICE) -> str:
+        self.day += 1
+        self.git("add", "-A", who=who)
+        self.git("commit", "-q", "--allow-empty", "-m", message, who=who)
+        return self.git("rev-parse", "HEAD").strip()
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Repo:
+    return Repo(tmp_path / "repo")
+
+
+def rows(*pairs: tuple[Any, Any], **extra: Any) -> list[dict[str, Any]]:
+    return [{"id": k, "image": f"img/{k}.jpg", "label": v, **extra} for k, v in pairs]
+
+
+def summary(blame: LabelBlame, key: Any, data: bytes | None = None) -> list[tuple[str, str, str, str]]:
+    """(summary, author, previous, new) of each change, newest first."""
+    history = blame.full_history(key, data)
+    assert history.complete
+    return [(c.summary, c.author, labels_text(c.previous), labels_text(c.labels)) for c in history.changes]
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "labelsense", *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+# -- history semantics ------------------------------------------------------
+def test_label_changes_newest_first_with_author_date_and_previous_labels(repo: Repo) -> None:
+    f = repo.write("data/train.jsonl", rows(("a", "cat"), ("b", "dog"), ("c", "cow")))
+    first = repo.commit("import", ALICE)
+    repo.write("data/train.jsonl", rows(("a", "cat"), ("b", "wolf"), ("c", "cow")))
+    second = repo.commit("b is a wolf", BOB)
+    repo.write("data/train.jsonl", rows(("a", "lion"), ("b", "wolf"), ("c", "cow")))
+    third = repo.commit("a is a lion", EVE)
+    blame = LabelBlame(f)
+    history = blame.full_history("b")
+    assert [(c.commit, c.author, c.email, c.summary, c.previous, c.labels, c.kind) for c in history.changes] == [
+        (second, "Bob Jones", "bob@example.org", "b is a wolf", (("dog",),), (("wolf",),), "changed"),
+        (first, "Alice Smith", "alice@example.com", "import", (), (("dog",),), "added"),
+    ]
+    assert history.changes[0].date == "2024-01-03T10:00:00+01:00" and history.changes[0].time == 1704272400
+    assert blame.last_change("a").commit == third and blame.last_change("a").author == "Ève Müller"
+    assert blame.last_change("c").commit == first
+    assert blame.last_change("nope") is None
+
+
+def test_reformat_resort_reordered_keys_and_other_fields_are_not_label_changes(repo: Repo) -> None:
+    base = rows(("a", "cat"), ("b", "dog"), ("c", "cow"), ("d", "pig"))
+    f = repo.write("m.jsonl", base)
+    first = repo.commit("import")
+    repo.write("m.jsonl", "".join(json.dumps(r, indent=None, separators=(", ", ": ")) + "\n" for r in base))
+    repo.commit("reformat: spaces", BOB)
+    repo.write("m.jsonl", "".join(json.dumps(dict(reversed(list(r.items())))) + "\n" for r in base))
+    repo.commit("reorder object keys", BOB)
+    repo.write("m.jsonl", list(reversed(base)))
+    repo.commit("sort rows descending", BOB)
+    moved = [dict(r, image=r["image"].replace("img/", "pics/")) for r in base[2:] + base[:2]]
+    repo.write("m.jsonl", moved)
+    repo.commit("move images and rows", BOB)
+    repo.write("m.jsonl", b"".join(orjson.dumps(r) + b"\r\n" for r in moved))
+    repo.commit("crlf line ends", BOB)
+    blame = LabelBlame(f)
+    for key in "abcd":
+        assert [c.commit for c in blame.full_history(key).changes] == [first]
+
+
+def test_label_changed_and_changed_back_shows_both(repo: Repo) -> None:
+    f = repo.write("m.jsonl", rows(("a", "cat"), ("b", "dog")))
+    repo.commit("import")
+    repo.write("m.jsonl", rows(("a", "dog"), ("b", "dog")))
+    repo.commit("a: dog", BOB)
+    repo.write("m.jsonl", rows(("a", "cat"), ("b", "dog")))
+    repo.commit("a: back to cat", EVE)
+    assert summary(LabelBlame(f), "a") == [("a: back to cat", "Ève Müller", "dog", "cat"), ("a: dog", "Bob Jones", "cat", "dog"),
+                                           ("import", "Alice Smith", "(none)", "cat")]
+
+
+def test_row_deleted_and_readded(repo: Repo) -> None:
+    f = repo.write("m.jsonl", rows(("a", "cat"), ("b", "dog"), ("c", "cow")))
+    repo.commit("import")
+    repo.write("m.jsonl", rows(("a", "cat"), ("c", "cow")))
+    repo.commit("drop b", BOB)
+    repo.write("m.jsonl", rows(("a", "cat"), ("c", "cow"), ("b", "dog")))
+    repo.commit("b is back", EVE)
+    blame = LabelBlame(f)
+    history = blame.full_history("b").changes
+    assert [(c.summary, c.kind, labels_text(c.previous), labels_text(c.labels)) for c in history] == [
+        ("b is back", "added", "(none)", "dog"), ("drop b", "removed", "dog", "(none)"), ("import", "added", "(none)", "dog")]
+
+
+def test_file_deleted_and_recreated(repo: Repo) -> None:
+    f = repo.write("m.jsonl", rows(("a", "cat")))
+    repo.commit("import")
+    f.unlink()
+    repo.commit("remove the manifest", BOB)
+    repo.write("m.jsonl", rows(("a", "dog")))
+    repo.commit("new manifest", EVE)
+    assert summary(LabelBlame(f), "a") == [("new manifest", "Ève Müller", "(none)", "dog"),
+                                           ("remove the manifest", "Bob Jones", "cat", "(none)"), ("import", "Alice Smith", "(none)", "cat")]
+
+
+def test_renames_are_followed(repo: Repo) -> None:
+    repo.write("old/labels.jsonl", rows(("a", "cat"), ("b", "dog"), ("c", "cow"), ("d", "pig"), ("e", "hen")))
+    repo.commit("import")
+    repo.write("old/labels.jsonl", rows(("a", "lynx"), ("b", "dog"), ("c", "cow"), ("d", "pig"), ("e", "hen")))
+    repo.commit("a: lynx", BOB)
+    repo.git("mv", "old/labels.jsonl", "new name.jsonl")
+    repo.commit("rename")
+    f = repo.root / "new name.jsonl"
+    f.write_text(f.read_text().replace('"pig"', '"boar"'))
+    (repo.root / "final").mkdir()
+    repo.git("mv", "new name.jsonl", "final/train.jsonl")
+    repo.commit("rename and relabel d", EVE)
+    f = repo.root / "final/train.jsonl"
+    blame = LabelBlame(f)
+    assert summary(blame, "a") == [("a: lynx", "Bob Jones", "cat", "lynx"), ("import", "Alice Smith", "(none)", "cat")]
+    assert summary(blame, "d")[0] == ("rename and relabel d", "Ève Müller", "pig", "boar")
+    history = blame.full_history("a").changes
+    assert [c.path for c in history] == ["old/labels.jsonl", "old/labels.jsonl"]
+
+
+def test_multi_label_lists_duplicate_rows_and_votes(repo: Repo) -> None:
+    f = repo.write("m.jsonl", [{"id": "a", "labels": ["cat", "pet"]}, {"id": "v", "labels": ["dog"], "annotator": "x"},
+                               {"id": "v", "labels": ["dog"], "annotator": "y"}])
+    repo.commit("import")
+    repo.write("m.jsonl", [{"id": "a", "labels": ["pet", "cat"]}, {"id": "v", "labels": ["dog"], "annotator": "x"},
+                           {"id": "v", "labels": ["dog"], "annotator": "y"}])
+    repo.commit("reorder a's labels", BOB)
+    repo.write("m.jsonl", [{"id": "a", "labels": ["pet", "cat", "lynx"]}, {"id": "v", "labels": ["dog"], "annotator": "x"},
+                           {"id": "v", "labels": ["wolf"], "annotator": "y"}])
+    repo.commit("more labels; y says wolf", EVE)
+    repo.write("m.jsonl", [{"id": "a", "labels": ["pet", "cat", "lynx"]}, {"id": "v", "labels": ["dog"], "annotator": "x"}])
+    repo.commit("drop y's vote", BOB)
+    blame = LabelBlame(f)
+    assert summary(blame, "a") == [("more labels; y says wolf", "Ève Müller", "cat, pet", "cat, lynx, pet"),
+                                   ("import", "Alice Smith", "(none)", "cat, pet")]
+    assert summary(blame, "v") == [("drop y's vote", "Bob Jones", "wolf", "(none)"), ("more labels; y says wolf", "Ève Müller", "dog", "wolf"),
+                                   ("import", "Alice Smith", "(none)", "dog | dog")]
+
+
+def test_integer_keys_and_string_keys_are_different_samples(repo: Repo) -> None:
+    f = repo.write("m.jsonl", [{"id": 1, "label": "cat"}, {"id": "1", "label": "dog"}])
+    repo.commit("import")
+    repo.write("m.jsonl", [{"id": 1, "label": "lynx"}, {"id": "1", "label": "dog"}])
+    repo.commit("1: lynx", BOB)
+    blame = LabelBlame(f)
+    assert summary(blame, 1)[0] == ("1: lynx", "Bob Jones", "cat", "lynx")
+    assert summary(blame, "1") == [("import", "Alice Smith", "(none)", "dog")]
+
+
+def test_key_and_label_fields_from_the_dataset_config(repo: Repo) -> None:
+    repo.write("labelsense.toml", '[[dataset]]\nname = "d"\nmanifests = ["*.jsonl"]\nkey = "uid"\nlabel = "class"\n')
+    f = repo.write("m.jsonl", [{"uid": "u1", "id": "x", "class": "cat", "label": "ignored"}])
+    repo.commit("import")
+    repo.write("m.jsonl", [{"uid": "u1", "id": "x", "class": "dog", "label": "also ignored"}])
+    repo.commit("u1: dog", BOB)
+    blame = LabelBlame(f)
+    assert summary(blame, "u1")[0] == ("u1: dog", "Bob Jones", "cat", "dog")
+    assert blame.full_history("x").changes == ()
+
+
+def test_merges_blame_the_branch_commit_and_conflict_resolutions_blame_the_merge(repo: Repo) -> None:
+    f = repo.write("m.jsonl", rows(("a", "cat"), ("b", "dog"), ("c", "cow"), ("d", "pig"), ("e", "hen"), ("f", "eel"), ("g", "fox")))
+    repo.commit("import")
+    repo.git("checkout", "-q", "-b", "side")
+    repo.write("m.jsonl", rows(("a", "lynx"), ("b", "dog"), ("c", "cow"), ("d", "pig"), ("e", "hen"), ("f", "eel"), ("g", "wolf")))
+    side = repo.commit("side: a lynx, g wolf", BOB)
+    repo.git("checkout", "-q", "main")
+    repo.write("m.jsonl", rows(("a", "cat"), ("b", "dog"), ("c", "cow"), ("d", "pig"), ("e", "hen"), ("f", "eel"), ("g", "dog")))
+    main = repo.commit("main: g dog", EVE)
+    subprocess.run(["git", "merge", "-q", "--no-edit", "side"], cwd=repo.root, capture_output=True,
+                   env=dict(os.environ, GIT_AUTHOR_NAME="M", GIT_AUTHOR_EMAIL="m@x", GIT_COMMITTER_NAME="M", GIT_COMMITTER_EMAIL="m@x"))
+    repo.write("m.jsonl", rows(("a", "lynx"), ("b", "dog"), ("c", "cow"), ("d", "pig"), ("e", "hen"), ("f", "eel"), ("g", "coyote")))
+    merge = repo.commit("merge side: g is a coyote", ALICE)
+    blame = LabelBlame(f)
+    assert [c.commit for c in blame.full_history("a").changes][0] == side
+    g = blame.full_history("g").changes
+    assert g[0].commit == merge and labels_text(g[0].previous) == "dog" and labels_text(g[0].labels) == "coyote"
+    assert {c.commit for c in g[1:3]} == {side, main}
+    assert [c.summary for c in blame.full_history("b").changes] == ["import"]
+    assert [r.commit.sha for r in blame.rows()][:1] == [side] and [r.commit.summary for r in blame.rows()][6] == "merge side: g is a coyote"
+
+
+def test_clean_merge_without_conflict(repo: Repo) -> None:
+    f = repo.write("m.jsonl", rows(*[(f"k{i}", "cat") for i in range(12)]))
+    repo.commit("import")
+    repo.git("checkout", "-q", "-b", "side")
+    repo.write("m.jsonl", rows(*[(f"k{i}", "dog" if i == 0 else "cat") for i in range(12)]))
+    side = repo.commit("side: k0 dog", BOB)
+    repo.git("checkout", "-q", "main")
+    repo.write("m.jsonl", rows(*[(f"k{i}", "cow" if i == 11 else "cat") for i in range(12)]))
+    main = repo.commit("main: k11 cow", EVE)
+    repo.day += 1
+    repo.git("merge", "-q", "--no-edit", "side")
+    blame = LabelBlame(f)
+    assert [c.commit for c in blame.full_history("k0").changes][0] == side
+    assert [c.commit for c in blame.full_history("k11").changes][0] == main
+    assert len(blame.full_history("k5").changes) == 1
+
+
+def test_uncommitted_working_tree_and_unsaved_buffer(repo: Repo) -> None:
+    f = repo.write("m.jsonl", rows(("a", "cat"), ("b", "dog")))
+    first = repo.commit("import")
+    blame = LabelBlame(f)
+    assert blame.last_change("a").commit == first
+    repo.write("m.jsonl", rows(("a", "cat"), ("b", "wolf")))
+    change = blame.last_change("b")
+    assert change.commit is None and not change.committed and change.author == "Not Committed Yet"
+    assert labels_text(change.previous) == "dog" and labels_text(change.labels) == "wolf"
+    assert "working tree" in change.summary and change.short == "00000000"
+    assert [c.committed for c in blame.full_history("b").changes] == [False, True]
+    buffer = b"".join(orjson.dumps(r) + b"\n" for r in rows(("a", "lion"), ("b", "dog")))
+    assert blame.last_change("a", buffer, stamp="v1").summary == "unsaved changes in the editor"
+    assert blame.last_change("b", buffer, stamp="v1").commit == first  # the buffer has b as committed
+    f.write_bytes(b"".join(orjson.dumps(r) + b"\r\n" for r in rows(("a", "cat"), ("b", "dog"))))  # only line ends differ from HEAD
+    assert blame.last_change("b").commit == first
+    f.unlink()
+    assert blame.last_change("a").kind == "removed"
+
+
+def test_staged_new_file_and_empty_repository(repo: Repo) -> None:
+    f = repo.write("m.jsonl", rows(("a", "cat")))
+    repo.git("add", "m.jsonl")  # no commit at all yet
+    blame = LabelBlame(f)
+    change = blame.last_change("a")
+    assert change.commit is None and change.kind == "added"
+    assert [r.uncommitted for r in blame.rows()] == [True]
+
+
+def test_parquet_history_compares_versions_by_key(repo: Repo) -> None:
+    f = repo.write("data/train.parquet", [{"id": "a", "label": "cat"}, {"id": "b", "label": "dog"}, {"id": "c", "label": "cow"}])
+    repo.commit("import")
+    repo.write("data/train.parquet", [{"id": "c", "label": "cow"}, {"id": "b", "label": "dog"}, {"id": "a", "label": "cat"}])
+    repo.commit("re-sort", BOB)
+    pq.write_table(pa.Table.from_pylist([{"id": "c", "label": "cow"}, {"id": "b", "label": "wolf"}, {"id": "a", "label": "cat"}]), f,
+                   compression="zstd", row_group_size=1)
+    repo.commit("b: wolf, recompressed", EVE)
+    repo.write("data/train.parquet", [{"id": "c", "label": "cow"}, {"id": "b", "label": "wolf"}])
+    repo.commit("drop a", BOB)
+    blame = LabelBlame(f)
+    assert summary(blame, "b") == [("b: wolf, recompressed", "Ève Müller", "dog", "wolf"), ("import", "Alice Smith", "(none)", "dog")]
+    assert summary(blame, "a") == [("drop a", "Bob Jones", "cat", "(none)"), ("import", "Alice Smith", "(none)", "cat")]
+    assert summary(blame, "c") == [("import", "Alice Smith", "(none)", "cow")]
+    assert blame.key_at(1) == "b"
+    assert [(r.key, r.commit.summary) for r in blame.rows()] == [("c", "import"), ("b", "b: wolf, recompressed")]
+    repo.write("data/train.parquet", [{"id": "c", "label": "calf"}, {"id": "b", "label": "wolf"}])
+    assert blame.last_change("c").committed is False
+
+
+def test_parquet_hugging_face_class_labels(repo: Repo) -> None:
+    meta = {b"huggingface": json.dumps({"info": {"features": {"label": {"_type": "ClassLabel", "names": ["neg", "pos"]}}}}).encode()}
+    table = pa.table({"id": ["a", "b"], "label": [0, 1]}).replace_schema_metadata(meta)
+    f = repo.root / "reviews.parquet"
+    pq.write_table(table, f)
+    repo.commit("import")
+    pq.write_table(pa.table({"id": ["a", "b"], "label": [1, 1]}).replace_schema_metadata(meta), f)
+    repo.commit("a: pos", BOB)
+    assert summary(LabelBlame(f), "a")[0] == ("a: pos", "Bob Jones", "neg", "pos")
+
+
+def test_paths_with_spaces_and_non_ascii(repo: Repo) -> None:
+    f = repo.write("données annotées/été 2024 [v2] *.jsonl", rows(("a", "chat"), ("b", "chien")))
+    repo.commit("import")
+    repo.write("données annotées/été 2024 [v2] *.jsonl", rows(("a", "chat"), ("b", "loup")))
+    repo.commit("b: loup", EVE)
+    repo.write("données annotées/été 2024 [v2] x.jsonl", rows(("a", "decoy")))  # would match the glob
+    repo.commit("decoy")
+    blame = LabelBlame(f)
+    assert summary(blame, "b") == [("b: loup", "Ève Müller", "chien", "loup"), ("import", "Alice Smith", "(none)", "chien")]
+    assert summary(blame, "a") == [("import", "Alice Smith", "(none)", "chat")]
+    dash = repo.write("-n1.jsonl", rows(("a", "x")))
+    repo.commit("a file whose name looks like an option")
+    assert summary(LabelBlame(dash), "a") == [("a file whose name looks like an option", "Alice Smith", "(none)", "x")]
+
+
+SPECIAL_KEYS = ["--all", "HEAD~1", ":/x", "-n1", "HEAD", "@{-1}", "$(touch pwned)", "; rm -rf /", "x\ny", "--output=/tmp/pwned", "\0weird"]
+
+
+def test_keys_with_git_special_text_never_reach_git(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    f = repo.write("m.jsonl", rows(*[(k, "cat") for k in SPECIAL_KEYS]))
+    repo.commit("import")
+    repo.write("m.jsonl", rows(*[(k, "dog") for k in SPECIAL_KEYS]))
+    repo.commit("all dogs", BOB)
+    calls: list[list[str]] = []
+    real_run, real_popen = subprocess.run, subprocess.Popen
+
+    def spy_run(args: Any, *a: Any, **kw: Any) -> Any:
+        calls.append(list(args))
+        return real_run(args, *a, **kw)
+
+    class SpyPopen(real_popen):  # type: ignore[misc, valid-type]
+        def __init__(self, args: Any, *a: Any, **kw: Any) -> None:
+            calls.append(list(args))
+            super().__init__(args, *a, **kw)
+
+    monkeypatch.setattr(gitrepo.subprocess, "run", spy_run)
+    monkeypatch.setattr(gitrepo.subprocess, "Popen", SpyPopen)
+    blame = LabelBlame(f)
+    for key in SPECIAL_KEYS:
+        assert summary(blame, key) == [("all dogs", "Bob Jones", "cat", "dog"), ("import", "Alice Smith", "(none)", "cat")], key
+    assert calls and all(c[0] == "git" for c in calls)
+    for c in calls:
+        assert not any(k in arg for k in SPECIAL_KEYS if k not in ("HEAD", "-n1") for arg in c), c
+        if "m.jsonl" in c:
+            assert c.index("--") == len(c) - 2, c  # the path comes after `--`
+    assert not (repo.root / "pwned").exists() and not Path("/tmp/pwned").exists()
+
+
+# -- clear messages ---------------------------------------------------------
+def test_not_a_repository(tmp_path: Path) -> None:
+    f = tmp_path / "plain" / "m.jsonl"
+    f.parent.mkdir()
+    f.write_text('{"id": "a", "label": "cat"}\n')
+    with pytest.raises(BlameError) as err:
+        LabelBlame(f)
+    assert err.value.kind == "not-a-repo" and "not in a git repository" in str(err.value) and str(f) in str(err.value)
+
+
+def test_untracked_and_ignored_files(repo: Repo) -> None:
+    repo.write("tracked.jsonl", rows(("a", "cat")))
+    repo.write(".gitignore", "ignored.jsonl\n")
+    repo.commit("import")
+    for name in ("new.jsonl", "ignored.jsonl"):
+        f = repo.write(name, rows(("a", "cat")))
+        with pytest.raises(BlameError) as err:
+            LabelBlame(f).last_change("a")
+        assert err.value.kind == "untracked" and "not tracked by git" in err.value.message
+
+
+def test_shallow_clone(repo: Repo, tmp_path: Path) -> None:
+    repo.write("m.jsonl", rows(("a", "cat")))
+    repo.commit("import")
+    repo.write("m.jsonl", rows(("a", "dog")))
+    repo.commit("a: dog")
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", (repo.root).as_uri(), str(clone)], check=True, capture_output=True)
+    with pytest.raises(BlameError) as err:
+        LabelBlame(clone / "m.jsonl")
+    assert err.value.kind == "shallow" and "shallow clone" in err.value.message and "--unshallow" in err.value.message
+
+
+def test_no_git_program(repo: Repo, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    f = repo.write("m.jsonl", rows(("a", "cat")))
+    repo.commit("import")
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    with pytest.raises(BlameError) as err:
+        LabelBlame(f)
+    assert err.value.kind == "no-git" and "git" in err.value.message
+
+
+def test_git_lfs_pointer_files(repo: Repo) -> None:
+    f = repo.write("m.parquet", b"version https://git-lfs.github.com/spec/v1\noid sha256:" + b"0" * 64 + b"\nsize 12\n")
+    repo.commit("lfs")
+    with pytest.raises(BlameError) as err:
+        LabelBlame(f).full_history("a")
+    assert err.value.kind == "lfs"
+
+
+# -- cache ----------------------------------------------------------------------
+def _restart(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(blame_mod, "_blamers", {})
+    monkeypatch.setattr(blamecache.Store, "_open", {})
+
+
+def test_cache_is_persisted_under_git_and_survives_restarts(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    f = repo.write("m.jsonl", rows(*[(f"k{i}", "cat") for i in range(50)]))
+    repo.commit("import")
+    for n in range(3):
+        repo.write("m.jsonl", rows(*[(f"k{i}", "dog" if i <= n else "cat") for i in range(50)]))
+        repo.commit(f"change {n}", BOB)
+    expected = summary(LabelBlame(f), "k1")
+    assert (repo.root / ".git" / "labelsense" / "blame.sqlite").is_file()
+    _restart(monkeypatch)
+
+    def no_blobs(*args: Any, **kw: Any) -> Any:
+        raise AssertionError("a cached answer must not read blobs")
+
+    monkeypatch.setattr(gitrepo.Repo, "blobs", no_blobs)
+    assert summary(LabelBlame(f), "k1") == expected
+
+
+def test_index_updated_incrementally_when_head_moves(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    f = repo.write("m.jsonl", rows(*[(f"k{i}", "cat") for i in range(20)]))
+    repo.commit("import")
+    repo.write("m.jsonl", rows(*[(f"k{i}", "dog" if i == 3 else "cat") for i in range(20)]))
+    repo.commit("k3 dog", BOB)
+    blame = LabelBlame(f)
+    assert summary(blame, "k3")[0][0] == "k3 dog"
+    fetched: list[list[str]] = []
+    real = gitrepo.Repo.blobs
+
+    def spy(self: gitrepo.Repo, ids: Any, *a: Any, **kw: Any) -> Any:
+        ids = list(ids)
+        fetched.append(ids)
+        return real(self, ids, *a, **kw)
+
+    monkeypatch.setattr(gitrepo.Repo, "blobs", spy)
+    repo.write("m.jsonl", rows(*[(f"k{i}", "dog" if i in (3, 7) else "cat") for i in range(20)]))
+    repo.commit("k7 dog", EVE)
+    assert summary(blame, "k7")[0] == ("k7 dog", "Ève Müller", "cat", "dog")
+    assert sum(len(ids) for ids in fetched) <= 2  # only the new version pair (HEAD may come from the file)
+    logs = blame.store.db.execute("SELECT COUNT(*) FROM logs WHERE path='m.jsonl'").fetchone()[0]
+    assert logs == 2
+
+
+def test_cache_falls_back_to_the_user_cache_dir(repo: Repo, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    f = repo.write("m.jsonl", rows(("a", "cat")))
+    repo.commit("import")
+    real = blamecache._writable_dir
+    monkeypatch.setattr(blamecache, "_writable_dir", lambda d: False if ".git" in d.parts else real(d))
+    blame = LabelBlame(f)
+    assert blame.store.path is not None and str(blame.store.path).startswith(str(tmp_path / "xdg-cache"))
+    assert summary(blame, "a") == [("import", "Alice Smith", "(none)", "cat")]
+
+
+def test_corrupt_cache_is_rebuilt(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    f = repo.write("m.jsonl", rows(("a", "cat")))
+    repo.commit("import")
+    cache = repo.root / ".git" / "labelsense" / "blame.sqlite"
+    cache.parent.mkdir(parents=True)
+    cache.write_bytes(b"this is not a database" * 100)
+    assert summary(LabelBlame(f), "a") == [("import", "Alice Smith", "(none)", "cat")]
+
+
+def test_first_answer_needs_only_the_newest_versions(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    f = repo.write("m.jsonl", rows(*[(f"k{i}", "cat") for i in range(30)]))
+    repo.commit("import")
+    for n in range(10):
+        repo.write("m.jsonl", rows(*[(f"k{i}", "dog" if i <= n else "cat") for i in range(30)]))
+        repo.commit(f"change {n}", BOB)
+    blame = LabelBlame(f)
+    change = blame.last_change("k9")
+    assert change.summary == "change 9"
+    assert not blame.snapshot().complete and blame.snapshot().done <= 2
+    assert blame.last_change("k0").summary == "change 0"
+    assert blame.full_history("k0").complete
+
+
+# -- the line diff ------------------------------------------------------------------
+def _lines(data: bytes) -> list[bytes]:
+    out = data.split(b"\n")
+    if out and out[-1] == b"":
+        out.pop()
+    return [x.rstrip(b"\r") for x in out]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_changed_lines_is_an_exact_multiset_difference(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    from labelsense.core import linediff
+
+    rng = random.Random(seed)
+    if seed % 2:  # tiny windows exercise every resync path
+        monkeypatch.setattr(linediff, "PROBE", 8)
+        monkeypatch.setattr(linediff, "GALLOP", 2)
+        monkeypatch.setattr(linediff, "SEARCH", 64)
+        monkeypatch.setattr(linediff, "MAX_STREAK", 3)
+    for _ in range(400):
+        a = [b"row%d" % rng.randrange(8) for _ in range(rng.randrange(30))]
+        b = list(a)
+        for _ in range(rng.randrange(6)):
+            op = rng.randrange(5)
+            if op == 0 and b:
+                b[rng.randrange(len(b))] = b"x%d" % rng.randrange(5)
+            elif op == 1:
+                b.insert(rng.randrange(len(b) + 1), b"n%d" % rng.randrange(5))
+            elif op == 2 and b:
+                del b[rng.randrange(len(b))]
+            elif op == 3 and len(b) > 1:
+                i, j = rng.randrange(len(b)), rng.randrange(len(b))
+                b[i], b[j] = b[j], b[i]
+            elif op == 4:
+                b = [x + b" " for x in b]
+        end_a, end_b = rng.choice([b"\n", b"\r\n"]), rng.choice([b"\n", b"\r\n"])
+        A = end_a.join(a) + (end_a if a and rng.random() < 0.7 else b"")
+        B = end_b.join(b) + (end_b if b and rng.random() < 0.7 else b"")
+        removed, added = changed_lines(A, B)
+        ca, cb = Counter(_lines(A)), Counter(_lines(B))
+        assert Counter(removed) == ca - cb and Counter(added) == cb - ca, (A, B)
+
+
+def test_changed_lines_on_a_big_file_with_scattered_edits() -> None:
+    rng = random.Random(7)
+    a = [b'{"id":"%07d","label":"c%d"}' % (i, rng.randrange(50)) for i in range(200_000)]
+    b = list(a)
+    for i in rng.sample(range(len(b)), 300):
+        b[i] = b[i].replace(b'"label":"', b'"label":"z')
+    b.insert(5000, b'{"id":"new","label":"x"}')
+    del b[100_000:100_010]
+    removed, added = changed_lines(b"\n".join(a) + b"\n", b"\n".join(b) + b"\n")
+    assert len(added) == 301 and len(removed) == 310
+
+
+# -- command line -----------------------------------------------------------------
+def _cli_repo(repo: Repo) -> Path:
+    f = repo.write("data/my train.jsonl", rows(("a", "cat"), ("b", "dog"), ("--all", "cow")))
+    repo.commit("import", ALICE)
+    repo.write("data/my train.jsonl", rows(("a", "cat"), ("b", "wolf"), ("--all", "cow")))
+    repo.commit("b: wolf", BOB)
+    return f
+
+
+def test_cli_blame_key_text_and_json(repo: Repo) -> None:
+    f = _cli_repo(repo)
+    result = run_cli("blame", str(f), "--key", "b", cwd=repo.root)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == 'data/my train.jsonl: key "b" — 2 label changes'
+    assert "Bob Jones <bob@example.org>  b: wolf" in lines[1] and lines[2].strip() == "dog → wolf"
+    assert "Alice Smith" in lines[3] and "(none) → dog  (row added)" in lines[4]
+    result = run_cli("blame", "data/my train.jsonl", "--key=--all", "--format", "json", cwd=repo.root)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["key"] == "--all" and data["complete"] and [c["summary"] for c in data["history"]] == ["import"]
+    assert set(data["history"][0]) >= {"commit", "author", "email", "date", "summary", "previous", "labels"}
+
+
+def test_cli_blame_line_and_whole_file(repo: Repo) -> None:
+    f = _cli_repo(repo)
+    result = run_cli("blame", str(f), "--line", "2", "--format", "json", cwd=repo.root)
+    assert result.returncode == 0 and json.loads(result.stdout)["history"][0]["labels"] == [["wolf"]]
+    f.write_text(f.read_text().replace('"cow"', '"calf"'))
+    result = run_cli("blame", str(f), cwd=repo.root)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 3
+    sha = {s: repo.git("log", "--format=%H", f"--grep={s}").strip()[:8] for s in ("import", "b: wolf")}
+    assert lines[0].startswith(sha["import"] + " (Alice Smith") and lines[0].endswith(' 1) "a" cat')
+    assert lines[1].startswith(sha["b: wolf"] + " (Bob Jones") and lines[1].endswith('2) "b" wolf')
+    assert lines[2].startswith("00000000 (Not Committed Yet") and lines[2].endswith('3) "--all" calf')
+    result = run_cli("blame", str(f), "--format", "json", cwd=repo.root)
+    objs = [json.loads(x) for x in result.stdout.splitlines()]
+    assert [(o["line"], o["key"], o["author"], o["committed"]) for o in objs] == [(1, "a", "Alice Smith", True), (2, "b", "Bob Jones", True),
+                                                                                  (3, "--all", "Not Committed Yet", False)]
+
+
+def test_cli_blame_errors_exit_2_naming_the_file(repo: Repo, tmp_path: Path) -> None:
+    f = _cli_repo(repo)
+    plain = tmp_path / "plain.jsonl"
+    plain.write_text('{"id": "a", "label": "cat"}\n')
+    for args, words in [((str(plain), "--key", "a"), ["plain.jsonl", "not in a git repository"]),
+                        ((str(f), "--key", "zzz"), ["my train.jsonl", "no sample with key 'zzz'"]),
+                        ((str(f), "--line", "99"), ["my train.jsonl", "line 99 is past the end"]),
+                        ((str(tmp_path / "missing.jsonl"),), ["missing.jsonl", "no such file"])]:
+        result = run_cli("blame", *args, cwd=repo.root)
+        assert result.returncode == 2, (args, result.stdout, result.stderr)
+        assert all(w in result.stderr for w in words), result.stderr
+        assert "Traceback" not in result.stderr
+    untracked = repo.write("data/new.jsonl", rows(("a", "cat")))
+    result = run_cli("blame", str(untracked), cwd=repo.root)
+    assert result.returncode == 2 and "not tracked by git" in result.stderr
+
+
+def test_cli_numeric_key(repo: Repo) -> None:
+    f = repo.write("m.jsonl", [{"id": 7, "label": "cat"}])
+    repo.commit("import")
+    result = run_cli("blame", str(f), "--key", "7", "--format", "json", cwd=repo.root)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["key"] == 7
