@@ -91,6 +91,8 @@ async def test_parquet_diagnostics_render_and_view(client, workspace: Path) -> N
     assert [(d.range.start.line, d.code) for d in items if d.code == "LS301"] == [(1, "LS301")]
     result = await client.protocol.send_request_async("labelsense/render", {"uri": uri, "start": 0, "count": 10})
     assert result.text.split("\n")[1] == '{"id":"p2","label":"Pug"}' and result.totalRows == 3
+    whole = await client.protocol.send_request_async("labelsense/render", {"uri": uri})  # start and count are optional
+    assert whole.text == result.text and whole.totalRows == 3
     view = result.viewUri
     assert view.startswith("labelsense-parquet:")
     client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(view, "jsonl", 1, result.text)))

@@ -43,6 +43,8 @@ def render(path: Path, start: int = 0, count: int | None = None) -> tuple[str, i
 
 def _param(params: object, name: str, default: object = None) -> object:
     """A field of a custom request's params (pygls passes unknown params as plain objects)."""
+    if hasattr(params, "_asdict"):  # a namedtuple: `count` would be tuple.count
+        params = params._asdict()
     if isinstance(params, dict):
         return params.get(name, default)
     return getattr(params, name, default)
