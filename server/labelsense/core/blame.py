@@ -35,12 +35,13 @@ import orjson
 
 from . import paths
 from .blamecache import Store
-from .config import ConfigError, DatasetConfig, default_config, find_config, load_config
+from .config import DatasetConfig, default_config, find_config, load_config
 from .gcpause import paused_gc
 from .gitrepo import BlameError, Commit, FileDiff, Repo, blob_id
 from .jsonl import detect_fields
 from .linediff import changed_lines
 from .manifest import label_tuple
+from .types import ConfigError
 
 __all__ = ["BlameError", "Change", "History", "LabelBlame", "RowBlame", "blame_for", "labels_text", "row_key", "dataset_spec_for"]
 

@@ -45,7 +45,8 @@ def dataset_files(config: Config, spec: DatasetConfig, owned_elsewhere: Iterable
     return out
 
 
-def load_dataset(config: Config, spec: DatasetConfig, files: list[Path], progress: Progress | None = None, buffers: dict[Path, bytes] | None = None) -> Dataset:
+def load_dataset(config: Config, spec: DatasetConfig, files: list[Path], progress: Progress | None = None,
+                 buffers: dict[Path, bytes] | None = None, with_boxes: bool = True) -> Dataset:
     """Read a dataset's taxonomy, row schema and manifests (`buffers` override file contents)."""
     ds = Dataset(config=config, spec=spec)
     tax_path = config.root / spec.taxonomy if spec.taxonomy else find_taxonomy(config.root)
@@ -63,17 +64,18 @@ def load_dataset(config: Config, spec: DatasetConfig, files: list[Path], progres
     for f in files:
         if progress:
             progress(done, total, str(f))
-        ds.manifests.append(read_manifest(f, spec, ds.schema, (buffers or {}).get(f)))
+        ds.manifests.append(read_manifest(f, spec, ds.schema, (buffers or {}).get(f), with_boxes))
         done += _size(f)
     if progress:
         progress(total, total, "")
     return ds
 
 
-def read_manifest(path: Path, spec: DatasetConfig, schema: RowSchema | None, data: bytes | None = None) -> Manifest:
+def read_manifest(path: Path, spec: DatasetConfig, schema: RowSchema | None, data: bytes | None = None, with_boxes: bool = True) -> Manifest:
+    """Read one manifest; `with_boxes=False` skips the bbox column when no rule needs it."""
     if paths.manifest_kind(path) == "parquet":
-        return read_parquet(path, spec, schema)
-    return read_jsonl(path, spec, schema, data)
+        return read_parquet(path, spec, schema, with_boxes)
+    return read_jsonl(path, spec, schema, data, with_boxes)
 
 
 def _size(path: Path) -> int:
@@ -182,7 +184,7 @@ def _check(targets: list[Path], select: tuple[str, ...] | None, ignore: tuple[st
                 files = dataset_files(config, spec, config_roots)
                 if not files and config.path is None:
                     continue
-                ds = load_dataset(config, spec, files, progress)
+                ds = load_dataset(config, spec, files, progress, with_boxes=any(r.code == "LS503" for r in rules))
             except ConfigError as exc:
                 report.errors.append(str(exc))
                 continue

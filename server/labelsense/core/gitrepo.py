@@ -7,6 +7,11 @@ ids that git itself printed. Blob contents come from one `git cat-file
 --batch` process fed with blob ids, read in a background thread so git
 inflates the next version while Python compares the current one.
 
+Loose objects (what recent commits are, before git packs them) are read
+straight from `.git/objects` and inflated in-process — with ISA-L (`isal`)
+when installed, about twice as fast as zlib, with the GIL released; anything
+else (packs, alternates) comes from git.
+
 Every failure becomes a `BlameError` with a message that names the problem.
 """
 from __future__ import annotations
@@ -20,6 +25,11 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
+
+try:  # ISA-L: inflates ~2x faster than zlib
+    from isal import isal_zlib as _inflate
+except ImportError:  # pragma: no cover - the stdlib works, slower
+    import zlib as _inflate
 
 _HEX = re.compile(r"\A[0-9a-f]{40}(?:[0-9a-f]{24})?\Z")
 F_SETPIPE_SZ = 1031  # Linux: a 1 MiB pipe means fewer wake-ups per 100 MB blob
@@ -259,11 +269,12 @@ class Repo:
 
 
 class BlobStream:
-    """Contents of blobs, in the order asked, from `git cat-file --batch`. Reader threads fetch
-    blobs before they are needed (at most `ahead` + workers - 1 waiting), so git inflates the next
-    versions while Python compares the current one. With several processes (`workers`), blobs are
-    dealt out in turn: inflating a 200 MB version takes git ~0.5 s of one core, and a second core
-    halves that when it is free (and costs nothing when it is not)."""
+    """Contents of blobs, in the order asked. Reader threads fetch blobs before they are needed
+    (at most `ahead` + workers - 1 waiting), so the next versions are inflated while Python
+    compares the current one. Loose objects are inflated in-process (GIL released); others come
+    from a `git cat-file --batch` per reader, started when first needed. With several readers
+    (`workers`) blobs are dealt out in turn: a second core halves the time when it is free and
+    costs nothing when it is not."""
 
     def __init__(self, repo: Repo, ids: list[str], path: str | Path, ahead: int = 1, workers: int = 1) -> None:
         for sha in ids:
@@ -280,30 +291,52 @@ class BlobStream:
         self._stop = threading.Event()
         self._procs: list[subprocess.Popen] = []
         self._threads: list[threading.Thread] = []
+        self.objects = None if os.environ.get("GIT_OBJECT_DIRECTORY") else repo.common_dir / "objects"
 
     def __enter__(self) -> "BlobStream":
-        try:
-            for w in range(self.workers if self.ids else 0):
-                proc = subprocess.Popen(["git", "cat-file", "--batch"], cwd=self.repo.toplevel, env=git_env(),
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=1 << 20)
-                self._procs.append(proc)
-                try:
-                    import fcntl
-
-                    fcntl.fcntl(proc.stdout.fileno(), F_SETPIPE_SZ, 1 << 20)
-                except (ImportError, OSError):
-                    pass
-                thread = threading.Thread(target=self._read, args=(proc, w, self._queues[w]),
-                                          name="labelsense-blobs", daemon=True)
-                self._threads.append(thread)
-                thread.start()
-        except FileNotFoundError:
-            self.__exit__(None, None, None)
-            raise BlameError(self.path, "no-git", "label history needs git, and no `git` program was found on PATH") from None
+        for w in range(self.workers if self.ids else 0):
+            thread = threading.Thread(target=self._read, args=(w, self._queues[w]), name="labelsense-blobs", daemon=True)
+            self._threads.append(thread)
+            thread.start()
         return self
 
-    def _read(self, proc: subprocess.Popen, first: int, out: queue.Queue) -> None:
-        assert proc.stdin is not None and proc.stdout is not None
+    def _loose(self, sha: str) -> bytes | None:
+        """A loose object's content, inflated here (None: not loose, or not a plain blob: ask git)."""
+        if self.objects is None:
+            return None
+        try:
+            with open(self.objects / sha[:2] / sha[2:], "rb") as f:
+                raw = f.read()
+            probe = _inflate.decompressobj().decompress(raw[:4096], 32)  # the header, from the first bytes only
+            nul = probe.find(b"\0")
+            kind, _, size = probe[:nul].partition(b" ")
+            if nul < 0 or kind != b"blob" or not size.isdigit():
+                return None
+            stream = _inflate.decompressobj()
+            stream.decompress(raw, nul + 1)  # the header only: the content comes out in one piece, uncopied
+            data = stream.decompress(stream.unconsumed_tail)
+            return data if len(data) == int(size) and stream.eof else None
+        except (OSError, ValueError, _inflate.error):
+            return None
+
+    def _batch(self) -> subprocess.Popen:
+        try:
+            proc = subprocess.Popen(["git", "cat-file", "--batch"], cwd=self.repo.toplevel, env=git_env(),
+                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=1 << 20)
+        except FileNotFoundError:
+            raise BlameError(self.path, "no-git", "label history needs git, and no `git` program was found on PATH") from None
+        with self._turn:
+            self._procs.append(proc)
+        try:
+            import fcntl
+
+            fcntl.fcntl(proc.stdout.fileno(), F_SETPIPE_SZ, 1 << 20)
+        except (ImportError, OSError):
+            pass
+        return proc
+
+    def _read(self, first: int, out: queue.Queue) -> None:
+        proc: subprocess.Popen | None = None
         try:
             for i in range(first, len(self.ids), self.workers):
                 sha = self.ids[i]
@@ -312,6 +345,13 @@ class BlobStream:
                         self._turn.wait(0.2)
                 if self._stop.is_set():
                     return
+                data = self._loose(sha)
+                if data is not None:
+                    self._put(out, (sha, data))
+                    continue
+                if proc is None:
+                    proc = self._batch()
+                assert proc.stdin is not None and proc.stdout is not None
                 proc.stdin.write(sha.encode("ascii") + b"\n")
                 proc.stdin.flush()
                 header = proc.stdout.readline().split()
@@ -326,6 +366,8 @@ class BlobStream:
                     self._put(out, (sha, BlameError(self.path, "git", f"git stopped while reading blob {sha[:12]}")))
                     return
                 self._put(out, (sha, data))
+        except BlameError as exc:
+            self._put(out, (None, exc))
         except Exception as exc:  # the reader must always answer, or the consumer would wait forever
             self._put(out, (None, BlameError(self.path, "git", f"reading blobs from git failed: {exc!r}")))
 
@@ -353,7 +395,9 @@ class BlobStream:
                     q.get_nowait()
                 except queue.Empty:
                     break
-        for proc in self._procs:
+        with self._turn:
+            procs = list(self._procs)
+        for proc in procs:
             try:
                 proc.stdin.close()
             except OSError:
@@ -362,7 +406,16 @@ class BlobStream:
             proc.wait()
         for thread in self._threads:
             thread.join(timeout=5)
-        for proc in self._procs:
+        with self._turn:
+            procs = list(self._procs)
+        for proc in procs:
+            try:
+                proc.stdin.close()
+            except OSError:
+                pass
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
             try:
                 proc.stdout.close()
             except OSError:

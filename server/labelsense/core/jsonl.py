@@ -39,7 +39,8 @@ def detect_fields(rows: list[dict[str, Any]], dataset: DatasetConfig) -> dict[st
     return fields
 
 
-def read_jsonl(path: Path, dataset: DatasetConfig, schema: RowSchema | None = None, data: bytes | None = None) -> Manifest:
+def read_jsonl(path: Path, dataset: DatasetConfig, schema: RowSchema | None = None, data: bytes | None = None,
+               with_boxes: bool = True) -> Manifest:
     """Read a JSONL manifest from disk (or from `data`, e.g. an editor buffer)."""
     manifest = Manifest(path=str(path), kind="jsonl", file_split=split_from_name(path.name))
     if data is None:
@@ -77,7 +78,7 @@ def read_jsonl(path: Path, dataset: DatasetConfig, schema: RowSchema | None = No
     tf = fields["text"] if not (fields["content"] or fields["media"]) else None  # inline text: the content of last resort
     roles = {"keys": fields["key"], "labels": fields["label"], "splits": fields["split"], "annotators": fields["annotator"],
              "contents": fields["content"], "media": fields["media"], "votes": fields["votes"], "texts": tf,
-             "bboxes": fields["bbox"]}
+             "bboxes": fields["bbox"] if with_boxes else None}
     columns: dict[str, Any] = {attr: BoxColumn() if attr == "bboxes" else [] for attr, name in roles.items() if name}
     lines: list[int] = []
     schema_failures: list[tuple[int, Any]] = []

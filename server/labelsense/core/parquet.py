@@ -46,7 +46,7 @@ def read_table(path: Path) -> tuple[pa.Table | None, str | None]:
         return None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
-def read_parquet(path: Path, dataset: DatasetConfig, schema: RowSchema | None = None) -> Manifest:
+def read_parquet(path: Path, dataset: DatasetConfig, schema: RowSchema | None = None, with_boxes: bool = True) -> Manifest:
     manifest = Manifest(path=str(path), kind="parquet", file_split=split_from_name(path.name))
     table, error = read_table(path)
     if table is None:
@@ -68,7 +68,7 @@ def read_parquet(path: Path, dataset: DatasetConfig, schema: RowSchema | None = 
     for role, attr in columns.items():
         name = fields[role]
         setattr(manifest, attr, table.column(name).to_pylist() if name in names else [None] * n)
-    if fields["bbox"] in names:  # compact: float arrays, not a million small lists
+    if with_boxes and fields["bbox"] in names:  # compact: float arrays, not a million small lists
         boxes = BoxColumn()
         for chunk in table.column(fields["bbox"]).chunks:
             boxes.extend_arrow(chunk)
