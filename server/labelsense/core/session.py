@@ -65,6 +65,7 @@ class Session:
         self._schemas: dict[Path, tuple[object, RowSchema]] = {}
         self._stamp = 0
         self._generation = 0  # bumped by every change; an analysis started before one is not cached
+        self._running: dict[tuple[Path, str], threading.Event] = {}  # analyses under way, shared by waiters
 
     # -- inputs ------------------------------------------------------------
     def set_overlay(self, path: Path, data: bytes | None) -> None:
@@ -166,16 +167,27 @@ class Session:
                 on_error: Callable[[Rule, BaseException], None] | None = None) -> Analysis:
         """Check one dataset from buffers and disk, reusing unchanged manifests."""
         key = (config.root, spec.name)
-        with self._lock:
-            cached = self._analyses.get(key)
-            if cached is not None:
-                return cached
-            generation = self._generation
-        with paused_gc():
-            analysis = self._analyze(config, spec, progress, on_error)
-        with self._lock:
-            if generation == self._generation:  # nothing changed meanwhile: the result is current
-                self._analyses[key] = analysis
+        while True:
+            with self._lock:
+                cached = self._analyses.get(key)
+                if cached is not None:
+                    return cached
+                running = self._running.get(key)
+                if running is None:  # nobody is analysing this dataset: we do
+                    running = self._running[key] = threading.Event()
+                    generation = self._generation
+                    break
+            running.wait()  # the same analysis is under way in another thread: share its result
+        try:
+            with paused_gc():
+                analysis = self._analyze(config, spec, progress, on_error)
+            with self._lock:
+                if generation == self._generation:  # nothing changed meanwhile: the result is current
+                    self._analyses[key] = analysis
+        finally:
+            with self._lock:
+                self._running.pop(key, None)
+            running.set()
         if self.on_analyzed is not None:
             self.on_analyzed(analysis)
         return analysis

@@ -146,13 +146,16 @@ async def references(ls: LabelsenseServer, params: types.ReferenceParams) -> lis
     c = h.taxonomy.classes.get(name)
     names = {name, *(c.aliases if c else ())}
     out = []
+    files: dict[str, tuple[str, object]] = {}  # path -> (uri, line source), looked up once per file
     for path, span, parquet in await label_locations(ls, h.path, names):
-        uri = ls.uri_of(path)
-        if parquet:
+        if path not in files:
             from .parquet_view import view_uri
 
-            uri, span = view_uri(path), Span(span.line, 0, span.line, 0)
-        out.append(types.Location(uri, to_range(span, ls.lines_of(Path(path)), ls.encoding)))
+            files[path] = (view_uri(path) if parquet else ls.uri_of(path), ls.lines_of(Path(path)))
+        uri, lines = files[path]
+        if parquet:
+            span = Span(span.line, 0, span.line, 0)
+        out.append(types.Location(uri, to_range(span, lines, ls.encoding)))
     if params.context.include_declaration:
         tax_path = Path(h.taxonomy.path)
         out.extend(types.Location(ls.uri_of(tax_path), to_range(span, ls.lines_of(tax_path), ls.encoding)) for span, _ in h.taxonomy.usages_of(name))
@@ -208,11 +211,15 @@ async def rename(ls: LabelsenseServer, params: types.RenameParams) -> types.Work
         original = tax_lines(span.line)[span.col : span.end_col]
         changes.setdefault(ls.uri_of(tax_path), []).append(
             types.TextEdit(to_range(span, tax_lines, ls.encoding), _quoted_like(original, new, tax_path.suffix == ".json")))
+    files: dict[str, tuple[str, object]] = {}
+    text = json.dumps(new, ensure_ascii=False)
     for path, span, parquet in await label_locations(ls, h.path, {old}):
         if parquet:
             continue
-        lines = ls.lines_of(Path(path))
-        changes.setdefault(ls.uri_of(path), []).append(types.TextEdit(to_range(span, lines, ls.encoding), json.dumps(new, ensure_ascii=False)))
+        if path not in files:
+            files[path] = (ls.uri_of(path), ls.lines_of(Path(path)))
+        uri, lines = files[path]
+        changes.setdefault(uri, []).append(types.TextEdit(to_range(span, lines, ls.encoding), text))
     return types.WorkspaceEdit(changes=changes)
 
 
