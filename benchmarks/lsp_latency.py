@@ -17,6 +17,8 @@ processes per size, one after the other:
 - C (push only, no pull capability): the first ``textDocument/publishDiagnostics`` of the
   manifest (not open), then didOpen and the same edits, each timed to the push that shows it.
 
+Server A also checks that an edit sent while an analysis is running shows up in later pulls
+(``edit_during_analysis``) and reads its RSS after each phase (``rss_by_phase_mib``).
 Peak RSS (``VmHWM`` from /proc) is read from each server before shutdown; every server is
 stopped by PID (killed if it does not exit after shutdown/exit). Every wait has a timeout;
 a failing measurement is recorded as an ``error`` string and the others still run.
@@ -273,6 +275,8 @@ class Client:
                 await self.proc.stdin.drain()  # type: ignore[union-attr]
             except Exception as exc:
                 info["shutdown_error"] = str(exc)
+        elif self.proc.stdin is not None:
+            self.proc.stdin.close()  # the stream is unusable: EOF on stdin is the server's cue to exit
         try:
             info["exit_code"] = await asyncio.wait_for(self.proc.wait(), timeout)
         except asyncio.TimeoutError:
