@@ -507,6 +507,36 @@ def test_first_answer_needs_only_the_newest_versions(repo: Repo, monkeypatch: py
     assert blame.full_history("k0").complete
 
 
+def test_packed_repository_gives_the_same_history(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    f = repo.write("m.jsonl", rows(*[(f"k{i}", "cat") for i in range(40)]))
+    repo.commit("import")
+    for n in range(4):
+        repo.write("m.jsonl", rows(*[(f"k{i}", "dog" if i % 4 == n else "cat") for i in range(40)]))
+        repo.commit(f"change {n}", BOB if n % 2 else EVE)
+    loose = {k: summary(LabelBlame(f), k) for k in ("k0", "k1", "k5")}
+    repo.git("gc", "-q", "--aggressive")  # every version now in a pack, as deltas
+    assert not any((repo.root / ".git" / "objects").glob("??/*"))
+    _restart(monkeypatch)
+    shutil.rmtree(repo.root / ".git" / "labelsense")
+    assert {k: summary(LabelBlame(f), k) for k in loose} == loose
+
+
+def test_loose_objects_read_in_process_match_git(repo: Repo) -> None:
+    f = repo.write("m.jsonl", rows(*[(f"k{i}", "cat") for i in range(1000)]))
+    repo.commit("import")
+    repo.write("m.jsonl", rows(*[(f"k{i}", "dog") for i in range(1000)]))
+    repo.commit("all dogs")
+    blame = LabelBlame(f)
+    ids = [d.new for c in blame.snapshot().commits for d in c.diffs]
+    with blame.repo.blobs(ids, f, workers=2) as stream:
+        inflated = list(stream)
+    stream = blame.repo.blobs(ids, f)
+    stream.objects = None  # force `git cat-file --batch`
+    with stream:
+        from_git = list(stream)
+    assert inflated == from_git and all(len(data) > 10_000 for _, data in inflated)
+
+
 # -- the line diff ------------------------------------------------------------------
 def _lines(data: bytes) -> list[bytes]:
     out = data.split(b"\n")
