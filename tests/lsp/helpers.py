@@ -42,3 +42,12 @@ async def wait_for(client: LanguageClient, uri: str, predicate, timeout: float =
             return items
         await asyncio.sleep(0.05)
     return items
+
+
+def type_new_line(client: LanguageClient, uri: str, path: Path, text: str) -> types.Position:
+    """Type `text` as a new last line of the open document (unsaved); the position after it."""
+    n = len(path.read_text("utf-8").split("\n")) - 1
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(version=2, uri=uri),
+        content_changes=[types.TextDocumentContentChangePartial(range=types.Range(types.Position(n, 0), types.Position(n, 0)), text=text)]))
+    return types.Position(n, len(text))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from lsprotocol import types
 
-from .helpers import open_doc, wait_for
+from .helpers import open_doc, type_new_line, wait_for
 from .test_navigation import pos_of
 
 
@@ -14,12 +14,9 @@ async def test_completion_of_class_names_in_a_label_being_typed(client, workspac
     train = workspace / "data" / "train.jsonl"
     uri = open_doc(client, train)
     await wait_for(client, uri, lambda ds: bool(ds))
-    n = len(train.read_text().split("\n")) - 1
     new = '{"id": "img_9", "image": "images/x.jpg", "label": "be'
-    client.text_document_did_change(types.DidChangeTextDocumentParams(
-        text_document=types.VersionedTextDocumentIdentifier(version=2, uri=uri),
-        content_changes=[types.TextDocumentContentChangePartial(range=types.Range(types.Position(n, 0), types.Position(n, 0)), text=new)]))
-    result = await client.text_document_completion_async(types.CompletionParams(types.TextDocumentIdentifier(uri), types.Position(n, len(new))))
+    end = type_new_line(client, uri, train, new)
+    result = await client.text_document_completion_async(types.CompletionParams(types.TextDocumentIdentifier(uri), end))
     labels = [i.label for i in result.items]
     assert {"bengal", "beagle", "labrador"} <= set(labels)
     bengal = next(i for i in result.items if i.label == "bengal")
@@ -36,12 +33,9 @@ async def test_completion_of_field_names_from_the_row_schema(client, workspace: 
     train = workspace / "data" / "train.jsonl"
     uri = open_doc(client, train)
     await wait_for(client, uri, lambda ds: bool(ds))
-    n = len(train.read_text().split("\n")) - 1
     new = '{"id": "img_9", "ima'
-    client.text_document_did_change(types.DidChangeTextDocumentParams(
-        text_document=types.VersionedTextDocumentIdentifier(version=2, uri=uri),
-        content_changes=[types.TextDocumentContentChangePartial(range=types.Range(types.Position(n, 0), types.Position(n, 0)), text=new)]))
-    result = await client.text_document_completion_async(types.CompletionParams(types.TextDocumentIdentifier(uri), types.Position(n, len(new))))
+    end = type_new_line(client, uri, train, new)
+    result = await client.text_document_completion_async(types.CompletionParams(types.TextDocumentIdentifier(uri), end))
     schema = json.loads((workspace / "schemas" / "row.schema.json").read_text())
     assert {i.label for i in result.items} == set(schema["properties"])
 

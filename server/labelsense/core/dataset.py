@@ -198,6 +198,23 @@ class Dataset:
                 counts[label] += n
         return counts
 
+    @cached_property
+    def label_files(self) -> dict[str, set[str]]:
+        """Label value (as written) → the manifests that use it."""
+        files: dict[str, set[str]] = {}
+        for m in self.manifests:
+            for labels in {label_tuple(v) for v in m.labels if v is not None} - {None}:
+                for label in labels:
+                    files.setdefault(label, set()).add(m.path)
+        return files
+
+    def class_usage(self, name: str) -> tuple[int, int]:
+        """(rows, manifests) labelled with a class directly or through one of its aliases."""
+        tax = self.taxonomy
+        names = (name, *(tax.classes[name].aliases if tax is not None and name in tax.classes else ()))
+        rows = sum(self.class_counts.get(x, 0) for x in names)
+        return rows, len(set().union(*(self.label_files.get(x, set()) for x in names)))
+
     def rows_with_labels(self, labels: set[str]) -> Iterator[tuple[RowRef, int | None, str]]:
         """Rows using any of `labels`: (row, index in a multi-label list or None, the label)."""
         for mi, m in enumerate(self.manifests):

@@ -395,17 +395,12 @@ class BlobStream:
                     q.get_nowait()
                 except queue.Empty:
                     break
-        with self._turn:
-            procs = list(self._procs)
-        for proc in procs:
-            try:
-                proc.stdin.close()
-            except OSError:
-                pass
-            proc.kill()
-            proc.wait()
+        self._end_processes()  # unblocks readers waiting on git
         for thread in self._threads:
             thread.join(timeout=5)
+        self._end_processes(close_output=True)  # also any a reader started meanwhile
+
+    def _end_processes(self, close_output: bool = False) -> None:
         with self._turn:
             procs = list(self._procs)
         for proc in procs:
@@ -416,7 +411,8 @@ class BlobStream:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-            try:
-                proc.stdout.close()
-            except OSError:
-                pass
+            if close_output:
+                try:
+                    proc.stdout.close()
+                except OSError:
+                    pass

@@ -203,16 +203,10 @@ async def code_lens(ls: LabelsenseServer, params: types.CodeLensParams) -> list[
     if analysis is None:
         return None
     ds = analysis.dataset
-    files: dict[str, set[str]] = {}
-    for m in ds.manifests:
-        for v in {x for x in m.labels if type(x) is str}:
-            files.setdefault(v, set()).add(m.path)
     lines = ls.lines_of(path)
     lenses = []
     for c in tax.classes.values():
-        names = (c.name, *c.aliases)
-        n = sum(ds.class_counts.get(x, 0) for x in names)
-        m = len(set().union(*(files.get(x, set()) for x in names)))
+        n, m = ds.class_usage(c.name)
         rng = to_range(c.span, lines, ls.encoding)
         lenses.append(types.CodeLens(rng, types.Command(title=f"{n} sample{'s' if n != 1 else ''} in {m} file{'s' if m != 1 else ''}",
                                                         command="labelsense.showReferences", arguments=[params.text_document.uri, rng.start])))
