@@ -19,9 +19,28 @@ import pyarrow.compute as pc
 from . import media
 from .config import Config, DatasetConfig
 from .manifest import Manifest, label_tuple
+from .rowindex import RowIndex
 from .rowschema import RowSchema
 from .taxonomy import Taxonomy
 from .types import Related, Span
+
+
+def label_sets(values: list[Any]) -> Counter[tuple[str, ...]]:
+    """Rows per distinct label set among label field values (a multi-label list as a sorted set)."""
+    singles = [v for v in values if type(v) is str]
+    counts: Counter[tuple[str, ...]] = Counter({(label,): n for label, n in Counter(singles).items()})
+    if len(singles) != len(values):
+        for v in values:
+            if type(v) is not str and (t := label_tuple(v)):
+                counts[tuple(sorted(set(t)))] += 1
+    return counts
+
+
+def _apply(counts: Counter[Any], removed: Counter[Any], added: Counter[Any]) -> None:
+    counts.subtract(removed)
+    counts.update(added)
+    for value in [k for k in removed if counts[k] <= 0]:
+        del counts[value]
 
 
 class RowRef(NamedTuple):
@@ -40,6 +59,7 @@ class Dataset:
     schema: RowSchema | None = None
     _per_object: dict[int, bool] = field(default_factory=dict, repr=False)
     _hashed: dict[int, list[Any]] = field(default_factory=dict, repr=False)
+    _media_counts: dict[int, Counter[str]] = field(default_factory=dict, repr=False)  # per manifest, for per_object
 
     @property
     def rules(self):  # noqa: ANN201 - RuleConfig
@@ -120,9 +140,14 @@ class Dataset:
     @cached_property
     def content_groups(self) -> list[list[RowRef]]:
         """Rows sharing a content: the hash field, else the media path, else the inline text."""
-        return self._groups([self._content_column(m) for m in self.manifests])
+        return self._groups([self.content_column(m) for m in self.manifests])
 
-    def _content_column(self, m: Manifest) -> list[Any]:
+    @cached_property
+    def row_index(self) -> RowIndex:
+        """Key and content value → rows, for re-checking only the rows an edit concerns."""
+        return RowIndex([(m.keys, m.lines) for m in self.manifests], [(self.content_column(m), m.lines) for m in self.manifests])
+
+    def content_column(self, m: Manifest) -> list[Any]:
         if m.fields.get("content"):
             return m.contents
         if m.fields.get("media"):
@@ -161,14 +186,19 @@ class Dataset:
         return media.probe_all(located, decode=self.spec.decode_media)
 
     def content_of(self, ref: RowRef) -> Any:
-        return self._content_column(self.manifests[ref.manifest])[ref.row]
+        return self.content_column(self.manifests[ref.manifest])[ref.row]
 
     def per_object(self, manifest: int) -> bool:
         """Whether a manifest lists objects (detection: a bbox per row, 1.5+ rows per media file)."""
         if manifest not in self._per_object:
             m = self.manifests[manifest]
-            media = {v for v in m.media if isinstance(v, str)} if m.fields.get("media") else set()
-            self._per_object[manifest] = bool(m.fields.get("bbox")) and bool(media) and len(m) >= 1.5 * len(media)
+            if not (m.fields.get("bbox") and m.fields.get("media")):
+                self._per_object[manifest] = False
+            else:
+                media = self._media_counts.get(manifest)
+                if media is None:
+                    media = self._media_counts[manifest] = Counter(v for v in m.media if isinstance(v, str))
+                self._per_object[manifest] = bool(media) and len(m) >= 1.5 * len(media)
         return self._per_object[manifest]
 
     def content_role(self, ref: RowRef) -> str:
@@ -176,17 +206,16 @@ class Dataset:
         return next((role for role in ("content", "media", "text") if m.fields.get(role)), "key")
 
     @cached_property
+    def manifest_label_sets(self) -> list[Counter[tuple[str, ...]]]:
+        """Per manifest: rows per distinct label set (labels as written, aliases not resolved)."""
+        return [label_sets(m.labels) for m in self.manifests]
+
+    @cached_property
     def label_set_counts(self) -> Counter[tuple[str, ...]]:
-        """Rows per distinct label set (labels as written, aliases not resolved)."""
+        """Rows per distinct label set in the whole dataset."""
         counts: Counter[tuple[str, ...]] = Counter()
-        for m in self.manifests:
-            singles = [v for v in m.labels if type(v) is str]
-            for label, n in Counter(singles).items():
-                counts[(label,)] += n
-            if len(singles) != len(m.labels):
-                for v in m.labels:
-                    if type(v) is not str and (t := label_tuple(v)):
-                        counts[tuple(sorted(set(t)))] += 1
+        for per_manifest in self.manifest_label_sets:
+            counts.update(per_manifest)
         return counts
 
     @cached_property
@@ -202,11 +231,24 @@ class Dataset:
     def label_files(self) -> dict[str, set[str]]:
         """Label value (as written) → the manifests that use it."""
         files: dict[str, set[str]] = {}
-        for m in self.manifests:
-            for labels in {label_tuple(v) for v in m.labels if v is not None} - {None}:
+        for m, per_manifest in zip(self.manifests, self.manifest_label_sets):
+            for labels in per_manifest:
                 for label in labels:
                     files.setdefault(label, set()).add(m.path)
         return files
+
+    def rows_replaced(self, manifest: int, old: list[tuple[Any, Any]], new: list[tuple[Any, Any]]) -> None:
+        """Rows of one manifest were re-read in place (an edit): their (label, media) values were
+        `old`, now `new`. Updates the counts and drops the groupings computed before."""
+        if "manifest_label_sets" in self.__dict__:
+            _apply(self.manifest_label_sets[manifest], label_sets([v for v, _ in old]), label_sets([v for v, _ in new]))
+        if manifest in self._media_counts:
+            media = Counter(v for _, v in old if isinstance(v, str)), Counter(v for _, v in new if isinstance(v, str))
+            _apply(self._media_counts[manifest], *media)
+        self._per_object.pop(manifest, None)
+        for name in ("label_set_counts", "class_counts", "label_files", "key_groups", "content_groups", "_offsets"):
+            self.__dict__.pop(name, None)
+        self._hashed.pop(id(self.manifests[manifest]), None)
 
     def class_usage(self, name: str) -> tuple[int, int]:
         """(rows, manifests) labelled with a class directly or through one of its aliases."""

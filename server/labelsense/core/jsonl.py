@@ -7,7 +7,9 @@ LS101–LS104 problems with exact columns. CRLF line ends, a BOM and a missing f
 """
 from __future__ import annotations
 
+import bisect
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +52,7 @@ def read_jsonl(path: Path, dataset: DatasetConfig, schema: RowSchema | None = No
             manifest.problems.append(Problem("LS105", Span(0, 0, 0, 0), f"cannot read manifest: {exc.strerror or exc}"))
             return manifest
     if data.startswith(BOM):
-        manifest.problems.append(Problem("LS104", Span(0, 0, 0, 1), "file starts with a UTF-8 byte order mark (BOM); JSONL must not have one"))
+        manifest.problems.append(Problem("LS104", FILE_SPAN, "file starts with a UTF-8 byte order mark (BOM); JSONL must not have one"))
         data = data[3:]
     if not data or data.isspace():
         manifest.problems.append(Problem("LS103", Span(0, 0, 0, 0), "empty manifest: the file has no rows"))
@@ -62,63 +64,140 @@ def read_jsonl(path: Path, dataset: DatasetConfig, schema: RowSchema | None = No
     if raw_lines[-1] == b"":
         raw_lines.pop()
     manifest.line_count = len(raw_lines)
+    manifest.raw_lines = raw_lines
     manifest.text_of = lambda line: raw_lines[line].decode("utf-8", errors="replace")
 
-    loads = orjson.loads
-    sample: list[dict[str, Any]] = []
+    fields = detect_fields(_sample(raw_lines), dataset)
+    manifest.fields = fields
+    reader = RowReader.of(dataset, fields, schema, with_boxes, exact=not _valid_utf8(data))
+    manifest.reader = reader
+    columns: dict[str, Any] = {attr: BoxColumn() if attr == "bboxes" else [] for attr in reader.roles}
+    lines: list[int] = []
+    schema_failures: list[tuple[int, Any]] = []
+    with paused_gc():
+        for first in range(0, len(raw_lines), CHUNK):
+            block = reader.read(raw_lines[first : first + CHUNK], first, manifest.problems)
+            base = len(lines)
+            lines.extend(block.numbers)
+            for attr, column in columns.items():
+                column.extend(block.columns[attr])
+            schema_failures.extend((base + i, obj) for i, obj in block.failures)
+    n = len(lines)
+    manifest.lines = lines
+    for attr in ROLE_ATTRS:
+        setattr(manifest, attr, columns.get(attr) or [None] * n)
+    manifest.schema_failures = [(row, schema.errors(obj)) for row, obj in schema_failures] if schema else []
+    return manifest
+
+
+def splice(manifest: Manifest, first: int, new_lines: list[bytes]) -> tuple[int, int, int] | None:
+    """Replace lines `first`…`first + len(new_lines)` of a manifest read by `read_jsonl`
+    with `new_lines` (as many lines as before), re-reading only those lines.
+
+    Returns (first row, end of the old rows, end of the new rows), or None when the
+    manifest cannot be updated in place (not read from JSONL text, or a problem with
+    the whole file such as a BOM); the caller then reads the file again."""
+    m = manifest
+    end = first + len(new_lines)
+    if m.reader is None or m.raw_lines is None or end > m.line_count or any(p.span == FILE_SPAN for p in m.problems):
+        return None
+    if first < DETECT_ROWS and detect_fields(_sample(m.raw_lines[:first] + new_lines + m.raw_lines[end:DETECT_ROWS]), m.reader.dataset) != m.fields:
+        return None  # the edit changes which fields play the roles: read the file again
+    if not m.reader.exact and not all(map(_valid_utf8, new_lines)):
+        return None  # invalid UTF-8 needs the exact reader for the whole file
+    r0, r1 = bisect.bisect_left(m.lines, first), bisect.bisect_left(m.lines, end)
+    problems = [p for p in m.problems if not first <= p.span.line < end]
+    block = m.reader.read(new_lines, first, problems)
+    count = len(block.numbers)
+    for attr in ROLE_ATTRS:
+        column = getattr(m, attr)
+        values = block.columns.get(attr) or [None] * count
+        if isinstance(column, BoxColumn):
+            column.splice(r0, r1, values)
+        else:
+            column[r0:r1] = values
+    m.lines[r0:r1] = block.numbers
+    m.problems = problems
+    if m.reader.schema is not None:
+        shift = count - (r1 - r0)
+        kept = [(r if r < r0 else r + shift, e) for r, e in m.schema_failures if not r0 <= r < r1]
+        kept += [(r0 + i, m.reader.schema.errors(obj)) for i, obj in block.failures]
+        m.schema_failures = sorted(kept, key=lambda item: item[0])
+    m.raw_lines[first:end] = new_lines
+    for line in range(first, end):
+        m._members.pop(line, None)
+    return r0, r1, r0 + count
+
+
+FILE_SPAN = Span(0, 0, 0, 1)  # where a problem with the whole file (a BOM) is reported
+
+
+def _sample(raw_lines: list[bytes]) -> list[dict[str, Any]]:
+    """The objects among the first lines, for detecting fields."""
+    sample = []
     for raw in raw_lines[:DETECT_ROWS]:
         try:
-            obj = loads(raw)
+            obj = orjson.loads(raw)
         except orjson.JSONDecodeError:
             continue
         if type(obj) is dict:
             sample.append(obj)
-    fields = detect_fields(sample, dataset)
-    manifest.fields = fields
-    tf = fields["text"] if not (fields["content"] or fields["media"]) else None  # inline text: the content of last resort
-    roles = {"keys": fields["key"], "labels": fields["label"], "splits": fields["split"], "annotators": fields["annotator"],
-             "contents": fields["content"], "media": fields["media"], "votes": fields["votes"], "texts": tf,
-             "bboxes": fields["bbox"] if with_boxes else None}
-    columns: dict[str, Any] = {attr: BoxColumn() if attr == "bboxes" else [] for attr, name in roles.items() if name}
-    lines: list[int] = []
-    schema_failures: list[tuple[int, Any]] = []
-    usable = schema is not None and schema.usable
-    decoder = row_decoder({attr: name for attr, name in roles.items() if name}, schema.schema if usable and schema else None)
-    # The exact path (orjson, full rows) when the schema needs full rows, or when the file has invalid
-    # UTF-8: msgspec does not check the bytes of the fields it skips.
-    exact = (usable and not decoder.validates) or not _valid_utf8(data)
-    with paused_gc():
-        for first in range(0, len(raw_lines), CHUNK):
-            chunk = raw_lines[first : first + CHUNK]
-            base = len(lines)
-            if exact:
-                rows, numbers = _parse_dicts(chunk, first, manifest.problems)
-                lines.extend(numbers)
-                for attr, column in columns.items():
-                    name = roles[attr]
-                    column.extend([r.get(name) for r in rows])
-                if usable:
-                    schema_failures.extend((base + i, r) for i, r in enumerate(rows) if not schema.is_valid(r))  # type: ignore[union-attr]
-                continue
-            structs, numbers, failed = _decode_structs(chunk, first, decoder, schema if usable else None, manifest.problems)
-            lines.extend(numbers)
-            for attr, column in columns.items():
-                values = map(decoder.getters[attr], structs)
-                if attr == "bboxes":  # compact: one float array per chunk when every row holds 4 numbers
-                    column.extend([None if v is msgspec.UNSET else v for v in values] if attr in decoder.optional else list(values))
-                else:
-                    column.extend(values)
-            schema_failures.extend((base + i, obj) for i, obj in failed)
-    n = len(lines)
-    manifest.lines = lines
-    unset = msgspec.UNSET
-    for attr in roles:
-        column = columns.get(attr)
-        if column is not None and attr in decoder.optional and attr != "bboxes":
-            column = [None if v is unset else v for v in column]
-        setattr(manifest, attr, column or [None] * n)
-    manifest.schema_failures = [(row, schema.errors(obj)) for row, obj in schema_failures] if schema else []
-    return manifest
+    return sample
+
+
+ROLE_ATTRS = ("keys", "labels", "splits", "annotators", "contents", "media", "votes", "texts", "bboxes")
+
+
+@dataclass
+class Block:
+    """Rows read from consecutive lines: their line numbers, role values by column
+    attribute, and the rows (block-relative) that broke the row schema, with their value."""
+
+    numbers: range | list[int]
+    columns: dict[str, list[Any]]
+    failures: list[tuple[int, Any]]
+
+
+@dataclass(frozen=True)
+class RowReader:
+    """How the lines of one JSONL manifest become rows: the field read for each column,
+    the decoder, and the row schema. Kept on the manifest so an edit re-reads only its lines."""
+
+    dataset: DatasetConfig
+    roles: dict[str, str]  # column attribute (keys, labels, ...) -> JSON field name
+    decoder: RowDecoder
+    schema: RowSchema | None  # a usable row schema, else None
+    exact: bool  # orjson + jsonschema-rs on whole rows instead of msgspec on role fields
+
+    @classmethod
+    def of(cls, dataset: DatasetConfig, fields: dict[str, str | None], schema: RowSchema | None, with_boxes: bool, exact: bool) -> "RowReader":
+        tf = fields["text"] if not (fields["content"] or fields["media"]) else None  # inline text: the content of last resort
+        wanted = {"keys": fields["key"], "labels": fields["label"], "splits": fields["split"], "annotators": fields["annotator"],
+                  "contents": fields["content"], "media": fields["media"], "votes": fields["votes"], "texts": tf,
+                  "bboxes": fields["bbox"] if with_boxes else None}
+        roles = {attr: name for attr, name in wanted.items() if name}
+        usable = schema if schema is not None and schema.usable else None
+        decoder = row_decoder(roles, usable.schema if usable else None)
+        # The exact path when the schema needs full rows, or when the file has invalid UTF-8:
+        # msgspec does not check the bytes of the fields it skips.
+        return cls(dataset, roles, decoder, usable, exact or (usable is not None and not decoder.validates))
+
+    def read(self, chunk: list[bytes], first: int, problems: list[Problem]) -> Block:
+        """Rows of `chunk` (lines numbered from `first`); unreadable lines add to `problems`."""
+        if self.exact:
+            rows, numbers = _parse_dicts(chunk, first, problems)
+            columns = {attr: [r.get(name) for r in rows] for attr, name in self.roles.items()}
+            failures = [(i, r) for i, r in enumerate(rows) if not self.schema.is_valid(r)] if self.schema else []
+            return Block(numbers, columns, failures)
+        structs, numbers, failures = _decode_structs(chunk, first, self.decoder, self.schema, problems)
+        unset = msgspec.UNSET
+        columns = {}
+        for attr in self.roles:
+            values = list(map(self.decoder.getters[attr], structs))
+            if attr in self.decoder.optional:
+                values = [None if v is unset else v for v in values]
+            columns[attr] = values
+        return Block(numbers, columns, failures)
 
 
 def _valid_utf8(data: bytes) -> bool:

@@ -97,6 +97,45 @@ class BoxColumn:
     def __len__(self) -> int:
         return self._n
 
+    def splice(self, start: int, stop: int, values: list[Any]) -> None:
+        """Replace rows `start`…`stop` with `values` (rows an edit re-read)."""
+        if stop - start == len(values):
+            for i, v in enumerate(values, start):
+                self._set(i, v)
+            return
+        b = max(bisect.bisect_right(self._starts, start) - 1, 0)
+        block_end = self._starts[b + 1] if b + 1 < len(self._starts) else self._n
+        if not self._blocks or stop > block_end:  # spans blocks: rebuild as one plain list
+            rows = list(self)
+            rows[start:stop] = values
+            self._starts, self._blocks, self._n = [], [], 0
+            self._add(rows, len(rows))
+            return
+        rows = self._blocks[b] if isinstance(self._blocks[b], list) else list(self._rows(self._blocks[b]))
+        base = self._starts[b]
+        rows[start - base : stop - base] = values
+        self._blocks[b] = rows
+        shift = len(values) - (stop - start)
+        self._starts[b + 1 :] = [s + shift for s in self._starts[b + 1 :]]
+        self._n += shift
+
+    def _set(self, i: int, value: Any) -> None:
+        b = bisect.bisect_right(self._starts, i) - 1
+        block, j = self._blocks[b], i - self._starts[b]
+        if isinstance(block, list):
+            block[j] = value
+        elif type(value) is list and len(value) == 4 and all(type(x) in (int, float) for x in value):
+            block.values[j] = value
+            block.four[j] = True
+            block.others.pop(j, None)
+        else:
+            block.values[j] = np.nan
+            block.four[j] = False
+            if value is None:
+                block.others.pop(j, None)
+            else:
+                block.others[j] = value
+
     def __getitem__(self, i: int) -> Any:
         if i < 0:
             i += self._n
@@ -112,12 +151,13 @@ class BoxColumn:
 
     def __iter__(self) -> Iterator[Any]:
         for block in self._blocks:
-            if isinstance(block, list):
-                yield from block
-                continue
-            others = block.others
-            for j, (row, ok) in enumerate(zip(block.values.tolist(), block.four.tolist())):
-                yield row if ok else others.get(j)
+            yield from block if isinstance(block, list) else self._rows(block)
+
+    @staticmethod
+    def _rows(block: "_Block") -> Iterator[Any]:
+        others = block.others
+        for j, (row, ok) in enumerate(zip(block.values.tolist(), block.four.tolist())):
+            yield row if ok else others.get(j)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +209,8 @@ class Manifest:
     line_count: int = 0
     text_of: Any = None  # callable(line) -> str, for spans; None for Parquet
     column_names: tuple[str, ...] = ()
+    reader: Any = None  # jsonl.RowReader: how lines become rows (JSONL only)
+    raw_lines: list[bytes] | None = None  # the file's lines (JSONL only)
     _members: dict[int, list[Member]] = field(default_factory=dict, repr=False)  # span cache by line
 
     @property
@@ -199,6 +241,24 @@ class Manifest:
             stripped = text.rstrip("\r")
             return Span(line, 0, line, len(stripped))
         return Span(line, found[0], line, found[1])
+
+    def subset(self, rows: list[int], lines: set[int]) -> "Manifest":
+        """Only `rows` (in order) and the reader problems on `lines`, with the same path,
+        fields, line numbers and text: rules run on it see those rows alone."""
+        def pick(column: Any) -> list[Any]:
+            return [column[r] for r in rows]
+
+        where = {r: i for i, r in enumerate(rows)}
+        return Manifest(self.path, self.kind, self.fields, pick(self.lines), pick(self.keys), pick(self.labels), pick(self.splits),
+                        pick(self.annotators), pick(self.contents), pick(self.media), pick(self.texts), pick(self.votes),
+                        pick(self.bboxes), self.file_split, [p for p in self.problems if p.span.line in lines],
+                        [(where[r], e) for r, e in self.schema_failures if r in where], self.line_count, self.text_of,
+                        self.column_names, _members=self._members)
+
+    def row_at(self, line: int) -> int | None:
+        """The row on `line`, if that line holds one."""
+        r = bisect.bisect_left(self.lines, line)
+        return r if r < len(self.lines) and self.lines[r] == line else None
 
     def split_of(self, row: int) -> str | None:
         value = self.splits[row] if self.fields.get("split") else None

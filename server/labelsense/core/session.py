@@ -7,6 +7,7 @@ changed. Thread-safe: analyses run off the editor's event loop.
 """
 from __future__ import annotations
 
+import logging
 import threading
 import traceback
 from dataclasses import dataclass, field
@@ -19,13 +20,20 @@ from .dataset import Dataset
 from .engine import Progress, dataset_files, discover, read_manifest, run_rules
 from .gcpause import paused_gc
 from .manifest import Manifest
+from .recheck import recheck
 from .rowschema import RowSchema
 from .rules.base import Rule
 from .rules.registry import selected
 from .taxonomy import Taxonomy, find_taxonomy, load_taxonomy
 from .types import ConfigError, Finding
 
+log = logging.getLogger("labelsense")
 CONFIG_FILES = ("labelsense.toml", "pyproject.toml")
+Source = Callable[[], bytes] | bytes  # an unsaved buffer's contents, or how to get them when needed
+
+
+def _data(source: Source) -> bytes:
+    return source() if callable(source) else source
 
 
 @dataclass
@@ -56,7 +64,7 @@ class Session:
         self.on_analyzed = on_analyzed  # called after each fresh analysis (in the analysing thread)
         self.select, self.ignore = select, ignore
         self._lock = threading.RLock()
-        self._overlays: dict[Path, tuple[int, bytes]] = {}
+        self._overlays: dict[Path, tuple[int, Source]] = {}
         self._configs: list[Config] | None = None
         self.config_errors: dict[Path, str] = {}
         self._analyses: dict[tuple[Path, str], Analysis] = {}
@@ -68,8 +76,9 @@ class Session:
         self._running: dict[tuple[Path, str], threading.Event] = {}  # analyses under way, shared by waiters
 
     # -- inputs ------------------------------------------------------------
-    def set_overlay(self, path: Path, data: bytes | None) -> None:
-        """Use `data` instead of the file's contents (an unsaved buffer); None drops it."""
+    def set_overlay(self, path: Path, data: Source | None) -> None:
+        """Use `data` instead of the file's contents (an unsaved buffer, or a function that
+        gives it when needed); None drops it."""
         with self._lock:
             self._stamp += 1
             if data is None:
@@ -77,6 +86,50 @@ class Session:
             else:
                 self._overlays[path] = (self._stamp, data)
             self.changed(path)
+
+    def edit(self, path: Path, first: int, new_lines: list[bytes], source: Source) -> bool:
+        """An unsaved buffer of `path` changed: lines `first`… are now `new_lines` (as many
+        lines as before), and `source` gives the whole buffer. When the dataset's analysis is
+        current it is updated in place (recheck.py); returns whether it was. Otherwise the
+        dataset is checked afresh when next asked."""
+        with self._lock:
+            previous = self._overlays.get(path)
+            self._stamp += 1
+            self._overlays[path] = (self._stamp, source)
+            self._generation += 1
+            try:
+                if previous is not None and self._recheck(path, previous[0], first, new_lines):
+                    return True
+            except Exception:  # noqa: BLE001 - a bug here must not lose the edit: check afresh instead
+                log.exception("re-checking an edit of %s in place failed; checking afresh", path)
+            self._manifests.pop(path, None)
+            self.changed(path)
+            return False
+
+    def _recheck(self, path: Path, previous: int, first: int, new_lines: list[bytes]) -> bool:
+        cached = self._manifests.get(path)
+        if cached is None or cached[0][0] != ("buffer", previous):
+            return False
+        stamp, manifest = cached
+        for key, analysis in self._analyses.items():
+            ds = analysis.dataset
+            if not any(m is manifest for m in ds.manifests):
+                continue
+            errors: list[str] = []
+
+            def failed(rule: Rule, exc: BaseException) -> None:
+                errors.append(f"rule {rule.code} failed on dataset '{ds.spec.name}': {exc!r}\n{traceback.format_exc()}")
+
+            findings = recheck(ds, analysis.findings, str(path), first, new_lines, self._rules(analysis.config), failed)
+            if findings is None:
+                return False
+            self._analyses[key] = Analysis(analysis.config, analysis.spec, ds, findings, analysis.files, analysis.errors + errors)
+            self._manifests[path] = ((("buffer", self._stamp), *stamp[1:]), manifest)
+            return True
+        return False
+
+    def _rules(self, config: Config) -> list[Rule]:
+        return selected(self.select if self.select is not None else config.rules.select, tuple(config.rules.ignore) + self.ignore)
 
     def changed(self, path: Path) -> None:
         """A file changed (buffer or disk): drop what depends on it."""
@@ -106,9 +159,8 @@ class Session:
 
     def read_bytes(self, path: Path) -> bytes:
         with self._lock:
-            if path in self._overlays:
-                return self._overlays[path][1]
-        return path.read_bytes()
+            overlay = self._overlays.get(path)
+        return _data(overlay[1]) if overlay is not None else path.read_bytes()
 
     def _stamp_of(self, path: Path) -> object:
         with self._lock:
@@ -127,13 +179,13 @@ class Session:
             if self._configs is None:
                 configs, errors = discover(self.roots)
                 by_path = {c.path: c for c in configs if c.path is not None}
-                for path, (_, data) in self._overlays.items():
+                for path, (_, source) in self._overlays.items():
                     if path.name not in CONFIG_FILES or not any(paths.is_under(path, r) for r in self.roots):
                         continue
                     by_path.pop(path, None)
                     errors.pop(path, None)
                     try:
-                        by_path[path] = load_config(path, data.decode("utf-8", "replace"))
+                        by_path[path] = load_config(path, _data(source).decode("utf-8", "replace"))
                     except ConfigError as exc:
                         errors[path] = str(exc)
                 self._configs = [c for c in configs if c.path is None] + list(by_path.values())
@@ -212,7 +264,7 @@ class Session:
             if progress:
                 progress(i, total, str(f))
             ds.manifests.append(self._manifest(f, spec, ds.schema))
-        rules = selected(self.select if self.select is not None else config.rules.select, tuple(config.rules.ignore) + self.ignore)
+        rules = self._rules(config)
 
         def failed(rule: Rule, exc: BaseException) -> None:
             analysis.errors.append(f"rule {rule.code} failed on dataset '{spec.name}': {exc!r}\n{traceback.format_exc()}")
@@ -237,7 +289,7 @@ class Session:
             if cached and cached[0] == stamp:
                 return cached[1]
             overlay = self._overlays.get(path)
-        text = overlay[1].decode("utf-8", "replace") if overlay else None
+        text = _data(overlay[1]).decode("utf-8", "replace") if overlay else None
         tax = load_taxonomy(path, text)
         with self._lock:
             self._taxonomies[path] = (stamp, tax)
@@ -266,7 +318,7 @@ class Session:
             if cached and cached[0] == stamp:
                 return cached[1]
             overlay = self._overlays.get(path)
-        manifest = read_manifest(path, spec, schema, overlay[1] if overlay else None)
+        manifest = read_manifest(path, spec, schema, _data(overlay[1]) if overlay else None)
         with self._lock:
             self._manifests[path] = (stamp, manifest)
         return manifest

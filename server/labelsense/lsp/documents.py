@@ -42,13 +42,14 @@ class Document:
             body = "\n".join(self.lines)
             return body + "\n" if self.final_newline else body
 
-    def apply(self, change: types.TextDocumentContentChangeEvent, encoding: str = UTF16) -> None:
-        """Apply one change event: a full replacement, or a range edit touching only its lines."""
+    def apply(self, change: types.TextDocumentContentChangeEvent, encoding: str = UTF16) -> tuple[int, int, int] | None:
+        """Apply one change event: a full replacement, or a range edit touching only its lines.
+        Returns (first line, lines replaced, lines now there) for a range edit, None for a full one."""
         with self._lock:
             if not isinstance(change, types.TextDocumentContentChangePartial) or change.range is None:
                 fresh = Document.from_text(self.uri, self.language_id, self.version, change.text)
                 self.lines, self.final_newline = fresh.lines, fresh.final_newline
-                return
+                return None
             start, end = change.range.start, change.range.end
             n = len(self.lines)
             if (start.line, start.character) > (end.line, end.character):
@@ -69,7 +70,13 @@ class Document:
                     self.final_newline = True
                 else:
                     self.final_newline = False
-            self.lines[start.line : min(end.line, n - 1) + 1 if n else 0] = replaced
+            stop = min(end.line, n - 1) + 1 if n else 0
+            self.lines[start.line : stop] = replaced
+            return start.line, max(stop - start.line, 0), len(replaced)
+
+    def data(self) -> bytes:
+        """The whole text as UTF-8."""
+        return self.text().encode("utf-8")
 
 
 class DocumentStore:

@@ -110,7 +110,7 @@ def _buffer_changed(ls: LabelsenseServer, doc: Document) -> None:
     if path is None or ls.session is None:
         return
     if doc.view_of is None:  # a Parquet view is read-only: its file stays the truth
-        ls.session.set_overlay(path, doc.text().encode("utf-8"))
+        ls.session.set_overlay(path, doc.data)
     ls.schedule_refresh()
 
 
@@ -135,14 +135,26 @@ def did_change(ls: LabelsenseServer, params: types.DidChangeTextDocumentParams) 
     version = params.text_document.version
     if version is not None and version <= doc.version:
         log.warning("didChange for %s goes back from version %s to %s; applied anyway", doc.uri, doc.version, version)
+    path = ls.path_of(doc.uri)
+    in_place = path is not None and ls.session is not None and doc.view_of is None
     for change in params.content_changes:
         try:
-            doc.apply(change, ls.encoding)
+            edited = doc.apply(change, ls.encoding)
         except EditError as exc:
             ls.report_once(f"ignored a change to {doc.uri}: {exc}")
-            return
+            in_place = False
+            break
+        if in_place and edited is not None and edited[1] == edited[2]:  # same line count: re-check those lines only
+            first, _, count = edited
+            new_lines = [line.encode("utf-8") for line in doc.lines[first : first + count]]
+            in_place = ls.session.edit(path, first, new_lines, doc.data)  # type: ignore[union-attr, arg-type]
+        else:
+            in_place = False
     doc.version = version if version is not None else doc.version + 1
-    _buffer_changed(ls, doc)
+    if in_place:
+        ls.schedule_refresh(0)
+    else:
+        _buffer_changed(ls, doc)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)

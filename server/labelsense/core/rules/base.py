@@ -19,6 +19,10 @@ class Rule:
     check: Callable[[Dataset], Iterable[Finding]]
     doc: str
     fixable: bool = False
+    # "rows": each finding sits on a manifest row and depends only on that row, the rows
+    # sharing its key or content, and facts about its manifest; "classes": findings on the
+    # taxonomy from the dataset's label counts. An edit re-checks accordingly (recheck.py).
+    scope: str = "rows"
 
     @property
     def summary(self) -> str:

@@ -34,4 +34,4 @@ def check(ds: Dataset) -> Iterator[Finding]:
             yield RULE.at(tax.path, tax.classes[name].span, f"class '{name}' has {n} sample{'s' if n != 1 else ''} in dataset '{ds.spec.name}', fewer than min-samples = {least}")
 
 
-RULE = Rule("LS313", "rare-class", Severity.INFO, check, __doc__)
+RULE = Rule("LS313", "rare-class", Severity.INFO, check, __doc__, scope="classes")

@@ -30,4 +30,4 @@ def check(ds: Dataset) -> Iterator[Finding]:
             yield RULE.at(tax.path, c.span, f"class '{c.name}' is not used by any manifest of dataset '{ds.spec.name}'")
 
 
-RULE = Rule("LS312", "unused-class", Severity.INFO, check, __doc__)
+RULE = Rule("LS312", "unused-class", Severity.INFO, check, __doc__, scope="classes")

@@ -1,0 +1,113 @@
+"""Where each key and each content value occurs in a dataset, so that an edit can
+find the rows it concerns without scanning millions.
+
+Rows are named by (manifest number, line), packed into one int; values are
+normalised coarsely (numbers by their float value, other non-strings by their
+repr) so that two values the rules group together always share an entry.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+Entries = dict[Any, "int | list[int]"]
+LINE_BITS = 32
+
+
+def pack(manifest: int, line: int) -> int:
+    return manifest << LINE_BITS | line
+
+
+def unpack(packed: int) -> tuple[int, int]:
+    return packed >> LINE_BITS, packed & ((1 << LINE_BITS) - 1)
+
+
+def norm(value: Any) -> Any:
+    """A hashable stand-in for a key or content value (None stays None)."""
+    t = type(value)
+    if t is str or value is None:
+        return value
+    if t in (int, float, bool):
+        try:
+            return repr(float(value))
+        except OverflowError:
+            return str(value)
+    return repr(value)
+
+
+class RowIndex:
+    """Value → rows for the keys and the contents of every manifest of a dataset."""
+
+    def __init__(self, keys: list[tuple[list[Any], list[int]]], contents: list[tuple[list[Any], list[int]]]) -> None:
+        """`keys[i]` and `contents[i]`: manifest i's column and its rows' line numbers."""
+        self.by_key: Entries = {}
+        self.by_content: Entries = {}
+        for i, (column, lines) in enumerate(keys):
+            _add_column(self.by_key, column, lines, i)
+        for i, (column, lines) in enumerate(contents):
+            _add_column(self.by_content, column, lines, i)
+
+    def rows(self, keys: Iterable[Any], contents: Iterable[Any]) -> set[int]:
+        """Packed rows having one of `keys` as key or one of `contents` as content."""
+        out: set[int] = set()
+        for entries, values in ((self.by_key, keys), (self.by_content, contents)):
+            for v in values:
+                found = entries.get(norm(v)) if v is not None else None
+                if type(found) is int:
+                    out.add(found)
+                elif found:
+                    out.update(found)
+        return out
+
+    def move(self, manifest: int, old: list[tuple[int, Any, Any]], new: list[tuple[int, Any, Any]]) -> None:
+        """Rows (line, key, content) of one manifest were replaced by `new`."""
+        for line, key, content in old:
+            _remove(self.by_key, norm(key), pack(manifest, line))
+            _remove(self.by_content, norm(content), pack(manifest, line))
+        for line, key, content in new:
+            _add(self.by_key, norm(key), pack(manifest, line))
+            _add(self.by_content, norm(content), pack(manifest, line))
+
+
+def _add_column(entries: Entries, column: list[Any], lines: list[int], manifest: int) -> None:
+    base = manifest << LINE_BITS
+    get = entries.get
+    for value, line in zip(column, lines):
+        if value is None:
+            continue
+        if type(value) is not str:
+            value = norm(value)
+        found = get(value)
+        if found is None:
+            entries[value] = base | line
+        elif type(found) is int:
+            entries[value] = [found, base | line]
+        else:
+            found.append(base | line)
+
+
+def _add(entries: Entries, value: Any, packed: int) -> None:
+    if value is None:
+        return
+    found = entries.get(value)
+    if found is None:
+        entries[value] = packed
+    elif type(found) is int:
+        entries[value] = [found, packed]
+    else:
+        found.append(packed)
+
+
+def _remove(entries: Entries, value: Any, packed: int) -> None:
+    found = entries.get(value)
+    if found is None:
+        return
+    if type(found) is int:
+        if found == packed:
+            del entries[value]
+        return
+    if packed in found:
+        found.remove(packed)
+    if len(found) == 1:
+        entries[value] = found[0]
+    elif not found:
+        del entries[value]

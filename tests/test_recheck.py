@@ -1,0 +1,72 @@
+"""An edit re-checked in place (recheck.py) gives exactly the findings of a fresh check
+of the edited text: random same-line-count edits to the sample manifests — labels
+changed, keys and contents made to collide, rows broken and mended."""
+from __future__ import annotations
+
+import random
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from labelsense.core.session import Session
+
+REPO = Path(__file__).resolve().parents[1]
+CASES = ["pets/data/train.jsonl", "pets/data/val.jsonl", "reviews/data/train.jsonl", "reviews/data/annotations_round2.jsonl",
+         "reviews/aspects/aspects.jsonl", "clean/data/train.jsonl", "zero-config/data/train.jsonl"]
+
+
+def _mutate(rng: random.Random, lines: list[str], i: int) -> str:
+    """One edit of line i, drawn from what people do to a manifest."""
+    line, other = lines[i], lines[rng.randrange(len(lines))]
+    values = re.findall(r'"([^"]*)"', other)
+    kind = rng.choice(["label", "label", "value", "break", "copy", "case", "emoji"])
+    if kind == "label":
+        return re.sub(r'("label": ")([^"]*)', lambda m: m.group(1) + rng.choice(values or ["x"]), line, count=1)
+    if kind == "value":  # a string value of this row becomes one from another row (a key, a path, a text)
+        strings = list(re.finditer(r': "([^"]*)"', line))
+        if strings and values:
+            m = rng.choice(strings)
+            return line[: m.start(1)] + rng.choice(values) + line[m.end(1):]
+        return line
+    if kind == "break":
+        return line[: rng.randrange(len(line) + 1)]
+    if kind == "copy":
+        return other
+    if kind == "case":
+        return line.replace('"label": "', '"label": "X', 1)
+    return line.replace('": "', '": "🐱', 1)
+
+
+def _facts(findings: dict[str, list]) -> list[tuple]:
+    return sorted(((f.path, f.span.line, f.span.col, f.code, f.message, repr(f.span), f.severity, repr(f.related)) for items in findings.values() for f in items))
+
+
+@pytest.mark.parametrize("manifest", CASES)
+def test_edits_in_place_match_a_fresh_check(tmp_path: Path, manifest: str) -> None:
+    root = tmp_path / "samples"
+    shutil.copytree(REPO / "samples", root)
+    shutil.copytree(REPO / "samples" / "pets", root / "zero-config")  # fields detected from the rows, not configured
+    (root / "zero-config" / "labelsense.toml").unlink()
+    dataset_root = root / manifest.split("/")[0]
+    path = (root / manifest).resolve()
+    lines = path.read_text(encoding="utf-8").split("\n")[:-1]
+    session = Session([dataset_root])
+    session.set_overlay(path, lambda: ("\n".join(lines) + "\n").encode())
+    found = session.dataset_for(path)
+    assert found is not None
+    session.analyze(*found)
+    rng = random.Random(manifest)
+    in_place = 0
+    for step in range(60):
+        i = rng.randrange(len(lines))
+        lines[i] = _mutate(rng, lines, i)
+        if session.edit(path, i, [lines[i].encode()], lambda: ("\n".join(lines) + "\n").encode()):
+            in_place += 1
+        got = session.analyze(*found)
+        fresh = Session([dataset_root])
+        fresh.set_overlay(path, ("\n".join(lines) + "\n").encode())
+        want = fresh.analyze(*fresh.dataset_for(path))
+        assert _facts(got.findings) == _facts(want.findings), f"step {step}: line {i + 1} is now {lines[i]!r}"
+    assert in_place >= 55  # the fast path was really taken
