@@ -7,6 +7,7 @@ back to Python.
 """
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -60,6 +61,7 @@ class Dataset:
     _per_object: dict[int, bool] = field(default_factory=dict, repr=False)
     _hashed: dict[int, list[Any]] = field(default_factory=dict, repr=False)
     _media_counts: dict[int, Counter[str]] = field(default_factory=dict, repr=False)  # per manifest, for per_object
+    edit_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)  # prepare_for_edits / recheck
 
     @property
     def rules(self):  # noqa: ANN201 - RuleConfig
@@ -228,6 +230,26 @@ class Dataset:
         return counts
 
     @cached_property
+    def class_samples(self) -> Counter[str]:
+        """Taxonomy class → rows labelled with it, an alias of it or a subclass (a row counts
+        once per class). Empty without a taxonomy."""
+        return self._class_tally(self.label_set_counts)
+
+    def _class_tally(self, label_sets: Counter[tuple[str, ...]]) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        for labels, n in label_sets.items():
+            for cls in self._classes_of(labels):
+                counts[cls] += n
+        return counts
+
+    def _classes_of(self, labels: tuple[str, ...]) -> set[str]:
+        tax = self.taxonomy
+        if tax is None:
+            return set()
+        classes = {c for label in labels if (c := tax.resolve(label)) is not None}
+        return classes | tax.ancestors(classes)
+
+    @cached_property
     def label_files(self) -> dict[str, set[str]]:
         """Label value (as written) → the manifests that use it."""
         files: dict[str, set[str]] = {}
@@ -237,11 +259,23 @@ class Dataset:
                     files.setdefault(label, set()).add(m.path)
         return files
 
+    def prepare_for_edits(self) -> None:
+        """Build what re-checking an edit in place needs (recheck.py), so the first keystroke is
+        as fast as the others: the row index, the per-manifest facts and the class counts."""
+        with self.edit_lock:
+            self.row_index
+            for i in range(len(self.manifests)):
+                self.per_object(i)
+            self.class_samples
+
     def rows_replaced(self, manifest: int, old: list[tuple[Any, Any]], new: list[tuple[Any, Any]]) -> None:
         """Rows of one manifest were re-read in place (an edit): their (label, media) values were
         `old`, now `new`. Updates the counts and drops the groupings computed before."""
+        removed, added = label_sets([v for v, _ in old]), label_sets([v for v, _ in new])
         if "manifest_label_sets" in self.__dict__:
-            _apply(self.manifest_label_sets[manifest], label_sets([v for v, _ in old]), label_sets([v for v, _ in new]))
+            _apply(self.manifest_label_sets[manifest], removed, added)
+        if "class_samples" in self.__dict__:
+            _apply(self.class_samples, self._class_tally(removed), self._class_tally(added))
         if manifest in self._media_counts:
             media = Counter(v for _, v in old if isinstance(v, str)), Counter(v for _, v in new if isinstance(v, str))
             _apply(self._media_counts[manifest], *media)

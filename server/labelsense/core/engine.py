@@ -71,11 +71,13 @@ def load_dataset(config: Config, spec: DatasetConfig, files: list[Path], progres
     return ds
 
 
-def read_manifest(path: Path, spec: DatasetConfig, schema: RowSchema | None, data: bytes | None = None, with_boxes: bool = True) -> Manifest:
-    """Read one manifest; `with_boxes=False` skips the bbox column when no rule needs it."""
+def read_manifest(path: Path, spec: DatasetConfig, schema: RowSchema | None, data: bytes | None = None, with_boxes: bool = True,
+                  text_of: Callable[[int], str] | None = None) -> Manifest:
+    """Read one manifest; `with_boxes=False` skips the bbox column when no rule needs it;
+    `text_of` gives the text of `data`'s lines (an editor buffer) so they need not be kept."""
     if paths.manifest_kind(path) == "parquet":
         return read_parquet(path, spec, schema, with_boxes)
-    return read_jsonl(path, spec, schema, data, with_boxes)
+    return read_jsonl(path, spec, schema, data, with_boxes, text_of)
 
 
 def _size(path: Path) -> int:

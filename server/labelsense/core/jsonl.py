@@ -11,7 +11,7 @@ import bisect
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import msgspec
 import orjson
@@ -42,8 +42,9 @@ def detect_fields(rows: list[dict[str, Any]], dataset: DatasetConfig) -> dict[st
 
 
 def read_jsonl(path: Path, dataset: DatasetConfig, schema: RowSchema | None = None, data: bytes | None = None,
-               with_boxes: bool = True) -> Manifest:
-    """Read a JSONL manifest from disk (or from `data`, e.g. an editor buffer)."""
+               with_boxes: bool = True, text_of: Callable[[int], str] | None = None) -> Manifest:
+    """Read a JSONL manifest from disk (or from `data`, e.g. an editor buffer, whose lines
+    `text_of` gives: then the manifest keeps no copy of them)."""
     manifest = Manifest(path=str(path), kind="jsonl", file_split=split_from_name(path.name))
     if data is None:
         try:
@@ -64,8 +65,11 @@ def read_jsonl(path: Path, dataset: DatasetConfig, schema: RowSchema | None = No
     if raw_lines[-1] == b"":
         raw_lines.pop()
     manifest.line_count = len(raw_lines)
-    manifest.raw_lines = raw_lines
-    manifest.text_of = lambda line: raw_lines[line].decode("utf-8", errors="replace")
+    if text_of is not None:
+        manifest.text_of = text_of
+    else:
+        manifest.raw_lines = raw_lines
+        manifest.text_of = lambda line: raw_lines[line].decode("utf-8", errors="replace")
 
     fields = detect_fields(_sample(raw_lines), dataset)
     manifest.fields = fields
@@ -99,10 +103,15 @@ def splice(manifest: Manifest, first: int, new_lines: list[bytes]) -> tuple[int,
     the whole file such as a BOM); the caller then reads the file again."""
     m = manifest
     end = first + len(new_lines)
-    if m.reader is None or m.raw_lines is None or end > m.line_count or any(p.span == FILE_SPAN for p in m.problems):
+    if m.reader is None or m.text_of is None or end > m.line_count or any(p.span == FILE_SPAN for p in m.problems):
         return None
-    if first < DETECT_ROWS and detect_fields(_sample(m.raw_lines[:first] + new_lines + m.raw_lines[end:DETECT_ROWS]), m.reader.dataset) != m.fields:
-        return None  # the edit changes which fields play the roles: read the file again
+    if first < DETECT_ROWS:
+        if m.raw_lines is not None:
+            head = m.raw_lines[:first] + new_lines + m.raw_lines[end:DETECT_ROWS]
+        else:  # text_of reads the buffer, which holds the edit already
+            head = [m.text_of(i).encode("utf-8") for i in range(min(DETECT_ROWS, m.line_count))]
+        if detect_fields(_sample(head), m.reader.dataset) != m.fields:
+            return None  # the edit changes which fields play the roles: read the file again
     if not m.reader.exact and not all(map(_valid_utf8, new_lines)):
         return None  # invalid UTF-8 needs the exact reader for the whole file
     r0, r1 = bisect.bisect_left(m.lines, first), bisect.bisect_left(m.lines, end)
@@ -123,7 +132,8 @@ def splice(manifest: Manifest, first: int, new_lines: list[bytes]) -> tuple[int,
         kept = [(r if r < r0 else r + shift, e) for r, e in m.schema_failures if not r0 <= r < r1]
         kept += [(r0 + i, m.reader.schema.errors(obj)) for i, obj in block.failures]
         m.schema_failures = sorted(kept, key=lambda item: item[0])
-    m.raw_lines[first:end] = new_lines
+    if m.raw_lines is not None:
+        m.raw_lines[first:end] = new_lines
     for line in range(first, end):
         m._members.pop(line, None)
     return r0, r1, r0 + count

@@ -11,6 +11,7 @@ on the whole dataset, whose label counts were updated by the difference.
 """
 from __future__ import annotations
 
+import bisect
 from typing import Any, Callable
 
 from .dataset import Dataset
@@ -28,7 +29,13 @@ def recheck(dataset: Dataset, findings: dict[str, list[Finding]], path: str, fir
     """Apply an edit of lines `first`… (as many as `new_lines`) of manifest `path` to the
     dataset in place and return the updated findings by file; None when the edit cannot be
     applied in place (the caller checks the dataset afresh)."""
-    ds = dataset
+    dataset.prepare_for_edits()
+    with dataset.edit_lock:
+        return _recheck(dataset, findings, path, first, new_lines, rules, on_error)
+
+
+def _recheck(ds: Dataset, findings: dict[str, list[Finding]], path: str, first: int, new_lines: list[bytes],
+             rules: list[Rule], on_error: Callable[[Rule, BaseException], None]) -> dict[str, list[Finding]] | None:
     mi = next((i for i, m in enumerate(ds.manifests) if m.path == path and m.kind == "jsonl"), None)
     if mi is None or ds.spec.hash_media:
         return None
@@ -62,9 +69,17 @@ def recheck(dataset: Dataset, findings: dict[str, list[Finding]], path: str, fir
     for packed in concerned:
         i, line = unpack(packed)
         by_path.setdefault(ds.manifests[i].path, set()).add(line)
+    fresh_by_line: dict[tuple[str, int], list[Finding]] = {}
+    for f in found:
+        if f.span.line in by_path.get(f.path, ()):
+            fresh_by_line.setdefault((f.path, f.span.line), []).append(f)
     for p, lines in by_path.items():
-        kept = [f for f in out.get(p, []) if f.span.line not in lines]
-        out[p] = _sorted(kept + [f for f in found if f.path == p and f.span.line in lines])
+        items = list(out.get(p, []))  # a new list: the old analysis keeps its own
+        for line in sorted(lines, reverse=True):
+            lo = bisect.bisect_left(items, line, key=_line)
+            hi = bisect.bisect_right(items, line, lo=lo, key=_line)
+            items[lo:hi] = _sorted(fresh_by_line.get((p, line), []))
+        out[p] = items
 
     class_rules = [r for r in rules if r.scope == "classes"]
     if class_rules and ds.taxonomy is not None:
@@ -77,8 +92,6 @@ def recheck(dataset: Dataset, findings: dict[str, list[Finding]], path: str, fir
 
 def _rows(ds: Dataset, mi: int, first: int, end: int) -> list[tuple[int, Any, Any, Any]]:
     """(line, key, content, label, media) of manifest `mi`'s rows on lines first…end."""
-    import bisect
-
     m = ds.manifests[mi]
     contents = ds.content_column(m)
     r0, r1 = bisect.bisect_left(m.lines, first), bisect.bisect_left(m.lines, end)
@@ -108,6 +121,10 @@ def _subset(ds: Dataset, involved: set[int], concerned: set[int]) -> Dataset:
         lines[i].add(line)
     sub = Dataset(ds.config, ds.spec, [m.subset(rows[i], lines[i]) for i, m in enumerate(ds.manifests)], ds.taxonomy, ds.schema)
     return sub
+
+
+def _line(f: Finding) -> int:
+    return f.span.line
 
 
 def _sorted(findings: list[Finding]) -> list[Finding]:

@@ -12,7 +12,7 @@ import threading
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol
 
 from . import paths
 from .config import Config, DatasetConfig, load_config
@@ -29,11 +29,19 @@ from .types import ConfigError, Finding
 
 log = logging.getLogger("labelsense")
 CONFIG_FILES = ("labelsense.toml", "pyproject.toml")
-Source = Callable[[], bytes] | bytes  # an unsaved buffer's contents, or how to get them when needed
+class Buffer(Protocol):
+    """An unsaved editor buffer: its whole text on demand, and one line's text."""
+
+    def data(self) -> bytes: ...
+
+    def line(self, n: int) -> str: ...
+
+
+Source = Buffer | bytes  # an unsaved buffer, or its contents
 
 
 def _data(source: Source) -> bytes:
-    return source() if callable(source) else source
+    return source if isinstance(source, bytes) else source.data()
 
 
 @dataclass
@@ -77,8 +85,7 @@ class Session:
 
     # -- inputs ------------------------------------------------------------
     def set_overlay(self, path: Path, data: Source | None) -> None:
-        """Use `data` instead of the file's contents (an unsaved buffer, or a function that
-        gives it when needed); None drops it."""
+        """Use `data` (an unsaved buffer, or its bytes) instead of the file's contents; None drops it."""
         with self._lock:
             self._stamp += 1
             if data is None:
@@ -89,7 +96,7 @@ class Session:
 
     def edit(self, path: Path, first: int, new_lines: list[bytes], source: Source) -> bool:
         """An unsaved buffer of `path` changed: lines `first`… are now `new_lines` (as many
-        lines as before), and `source` gives the whole buffer. When the dataset's analysis is
+        lines as before); `source` is the buffer. When the dataset's analysis is
         current it is updated in place (recheck.py); returns whether it was. Otherwise the
         dataset is checked afresh when next asked."""
         with self._lock:
@@ -102,7 +109,6 @@ class Session:
                     return True
             except Exception:  # noqa: BLE001 - a bug here must not lose the edit: check afresh instead
                 log.exception("re-checking an edit of %s in place failed; checking afresh", path)
-            self._manifests.pop(path, None)
             self.changed(path)
             return False
 
@@ -135,6 +141,7 @@ class Session:
         """A file changed (buffer or disk): drop what depends on it."""
         with self._lock:
             self._generation += 1
+            self._manifests.pop(path, None)  # stale: let it go before the file is read again
             if path.name in CONFIG_FILES or path.suffix == ".toml":
                 self._configs = None
                 self._analyses.clear()
@@ -318,10 +325,22 @@ class Session:
             if cached and cached[0] == stamp:
                 return cached[1]
             overlay = self._overlays.get(path)
-        manifest = read_manifest(path, spec, schema, _data(overlay[1]) if overlay else None)
+        source = overlay[1] if overlay else None
+        data = _data(source) if source is not None else None
+        manifest = read_manifest(path, spec, schema, data, text_of=None if source is None or isinstance(source, bytes) else source.line)
+        del data
         with self._lock:
             self._manifests[path] = (stamp, manifest)
         return manifest
+
+    def lines(self, path: Path) -> Callable[[int], str] | None:
+        """Line text of a manifest as last read, while that is still its current text."""
+        with self._lock:
+            cached = self._manifests.get(path)
+        if cached is None or cached[1].text_of is None or cached[0][0] != self._stamp_of(path):
+            return None
+        m = cached[1]
+        return lambda n: m.text_of(n) if 0 <= n < m.line_count else ""
 
     def cached_analyses(self) -> list[Analysis]:
         with self._lock:

@@ -146,7 +146,17 @@ async def hover(ls: LabelsenseServer, params: types.HoverParams) -> types.Hover 
     if not sections:
         return None
     rng = to_range(h.target.span, h.lines, ls.encoding) if h.target is not None else None
-    return types.Hover(types.MarkupContent(types.MarkupKind.Markdown, "\n\n---\n\n".join(sections)), rng)
+    text = "\n\n---\n\n".join(sections)
+    if not _renders_markdown(ls):  # e.g. ALE, or Eglot without markdown-mode: no `\.` or `**` on screen
+        return types.Hover(types.MarkupContent(types.MarkupKind.PlainText, md.plain(text)), rng)
+    return types.Hover(types.MarkupContent(types.MarkupKind.Markdown, text), rng)
+
+
+def _renders_markdown(ls: LabelsenseServer) -> bool:
+    """False when the client lists its hover content formats and markdown is not among them."""
+    caps = ls.client_capabilities.text_document
+    formats = caps.hover.content_format if caps and caps.hover else None
+    return not formats or types.MarkupKind.Markdown in formats
 
 
 def _edit(ls: LabelsenseServer, f: Finding, safe_only: bool) -> types.WorkspaceEdit | None:

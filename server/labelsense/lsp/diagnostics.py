@@ -45,10 +45,26 @@ def to_diagnostic(ls: LabelsenseServer, f: Finding, lines, row_offset: int = 0) 
     )
 
 
-def _converted(ls: LabelsenseServer, findings: list[Finding], lines, offset: int = 0) -> list[types.Diagnostic]:  # noqa: ANN001
-    """At most `maxDiagnosticsPerFile` diagnostics, then one summary: only those are converted."""
+Memo = dict[int, tuple[Finding, str, types.Diagnostic]]  # id(finding) -> (finding, its line's text, diagnostic)
+
+
+def _converted(ls: LabelsenseServer, findings: list[Finding], lines, offset: int = 0, memo: Memo | None = None) -> list[types.Diagnostic]:  # noqa: ANN001
+    """At most `maxDiagnosticsPerFile` diagnostics, then one summary: only those are converted.
+    With `memo` (filled here), a finding converted before on an unchanged line is reused:
+    after an edit only the findings it touched are converted again."""
     cap = ls.settings.max_diagnostics
-    items = [to_diagnostic(ls, f, lines, offset) for f in findings[:cap]]
+    if memo is None:
+        items = [to_diagnostic(ls, f, lines, offset) for f in findings[:cap]]
+    else:
+        old = dict(memo)
+        memo.clear()
+        items = []
+        for f in findings[:cap]:
+            text = lines(f.span.line)
+            hit = old.get(id(f))
+            diagnostic = hit[2] if hit is not None and hit[0] is f and hit[1] == text else to_diagnostic(ls, f, lines, offset)
+            memo[id(f)] = (f, text, diagnostic)
+            items.append(diagnostic)
     if len(findings) > cap:
         extra = len(findings) - cap
         items.append(types.Diagnostic(types.Range(types.Position(0, 0), types.Position(0, 0)),
@@ -95,13 +111,14 @@ async def diagnostics_for(ls: LabelsenseServer, uri: str) -> list[types.Diagnost
 
         findings, offset, lines = view_findings(doc, findings)
         return _converted(ls, findings, lines, offset)
-    key = (uri, id(analysis), doc.version if doc else None, ls.settings.max_diagnostics, ls.encoding)
+    key = (doc.version if doc else None, ls.settings.max_diagnostics, ls.encoding)
     cached = ls.converted.get(uri)
-    if cached is not None and cached[0] == key:
-        return cached[1]
+    if cached is not None and cached[0] is findings and cached[1] == key:
+        return cached[2]
     lines = ls.lines_of(path)
-    items = await ls.off_loop(_converted, ls, findings, lines)
-    ls.converted[uri] = (key, items)
+    memo = cached[3] if cached is not None and cached[1][1:] == key[1:] else {}
+    items = _converted(ls, findings, lines, 0, memo) if memo else await ls.off_loop(_converted, ls, findings, lines, 0, memo)
+    ls.converted[uri] = (findings, key, items, memo)
     return items
 
 

@@ -224,8 +224,8 @@ async def rename(ls: LabelsenseServer, params: types.RenameParams) -> types.Work
 
 
 @server.command("labelsense.showReferences")
-async def show_references(ls: LabelsenseServer, uri: str, position: dict | types.Position) -> list[types.Location] | None:
-    """The code lens command: the references of the class at `position` (editors show them)."""
-    pos = position if isinstance(position, types.Position) else types.Position(int(position["line"]), int(position["character"]))
-    return await references(ls, types.ReferenceParams(text_document=types.TextDocumentIdentifier(uri), position=pos,
+async def show_references(ls: LabelsenseServer, uri: str, position: types.Position) -> list[types.Location] | None:
+    """The code lens command: the references of the class at `position` (editors show them).
+    pygls structures the command's JSON arguments by these annotations ({line, character} -> Position)."""
+    return await references(ls, types.ReferenceParams(text_document=types.TextDocumentIdentifier(uri), position=position,
                                                       context=types.ReferenceContext(include_declaration=False)))

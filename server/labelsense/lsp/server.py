@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import threading
 from functools import partial
 from pathlib import Path
 from typing import Any, Callable, TypeVar
@@ -69,7 +70,8 @@ class LabelsenseServer(LanguageServer):
         self.session: Session | None = None
         self.settings = Settings()
         self.results: dict[str, tuple[str, list[types.Diagnostic]]] = {}  # uri -> (result id, items)
-        self.converted: dict[str, tuple[tuple, list[types.Diagnostic]]] = {}  # uri -> (analysis key, diagnostics)
+        # uri -> (the findings converted, (version, cap, encoding), diagnostics, memo of diagnostics.py)
+        self.converted: dict[str, tuple[list, tuple, list[types.Diagnostic], dict]] = {}
         self._disk_lines: dict[Path, tuple[object, list[str]]] = {}
         self._pending: dict[tuple, asyncio.Task] = {}
         self._reported: set[str] = set()
@@ -105,6 +107,8 @@ class LabelsenseServer(LanguageServer):
         doc = self.doc_for_path(path)
         if doc is not None:
             return doc.line
+        if self.session is not None and (read := self.session.lines(path)) is not None:
+            return read  # a manifest the session holds: no second copy of its lines
         try:
             st = path.stat()
             stamp: object = (st.st_mtime_ns, st.st_size)
@@ -144,8 +148,10 @@ class LabelsenseServer(LanguageServer):
     @staticmethod
     def analyzed(analysis: Analysis) -> None:
         """After an analysis: move the millions of row objects it holds out of the
-        collector's sight, or every later collection rescans them (seconds at 1M rows)."""
+        collector's sight, or every later collection rescans them (seconds at 1M rows),
+        and prepare for edits in the background."""
         gc.freeze()
+        threading.Thread(target=_prepare, args=(analysis,), name="labelsense-prepare", daemon=True).start()
 
     def report_once(self, message: str) -> None:
         """Log a problem and show it to the user once per distinct message."""
@@ -177,6 +183,14 @@ class LabelsenseServer(LanguageServer):
             await refresh_all(self)
 
         self._pending[("all",)] = asyncio.ensure_future(later())
+
+
+def _prepare(analysis: Analysis) -> None:
+    try:
+        analysis.dataset.prepare_for_edits()
+    except Exception:  # noqa: BLE001 - the first edit will try again and fall back if need be
+        log.exception("preparing dataset '%s' for edits failed", analysis.spec.name)
+    gc.freeze()
 
 
 server = LabelsenseServer()

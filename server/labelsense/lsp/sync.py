@@ -110,7 +110,7 @@ def _buffer_changed(ls: LabelsenseServer, doc: Document) -> None:
     if path is None or ls.session is None:
         return
     if doc.view_of is None:  # a Parquet view is read-only: its file stays the truth
-        ls.session.set_overlay(path, doc.data)
+        ls.session.set_overlay(path, doc)
     ls.schedule_refresh()
 
 
@@ -123,6 +123,10 @@ def did_open(ls: LabelsenseServer, params: types.DidOpenTextDocumentParams) -> N
 
         attach_view(ls, doc)
     ls.docs.open(doc)
+    if not ls.supports_pull():
+        # Push clients (Eglot, ALE) drop diagnostics published for a file that is not open: the
+        # workspace index may already have published this file's, so publish them again.
+        ls.results.pop(item.uri, None)
     _buffer_changed(ls, doc)
 
 
@@ -147,7 +151,7 @@ def did_change(ls: LabelsenseServer, params: types.DidChangeTextDocumentParams) 
         if in_place and edited is not None and edited[1] == edited[2]:  # same line count: re-check those lines only
             first, _, count = edited
             new_lines = [line.encode("utf-8") for line in doc.lines[first : first + count]]
-            in_place = ls.session.edit(path, first, new_lines, doc.data)  # type: ignore[union-attr, arg-type]
+            in_place = ls.session.edit(path, first, new_lines, doc)  # type: ignore[union-attr, arg-type]
         else:
             in_place = False
     doc.version = version if version is not None else doc.version + 1

@@ -11,7 +11,6 @@ Example: `ferret` labelled on 2 rows with `min-samples = 5`.
 
 Fix: collect more samples, merge the class into its parent, or lower `min-samples`.
 """
-from collections import Counter
 from typing import Iterator
 
 from ..dataset import Dataset
@@ -23,14 +22,9 @@ def check(ds: Dataset) -> Iterator[Finding]:
     tax = ds.taxonomy
     if tax is None:
         return
-    counts: Counter[str] = Counter()
-    for labels, n in ds.label_set_counts.items():
-        classes = {c for label in labels if (c := tax.resolve(label)) is not None}
-        for cls in classes | tax.ancestors(classes):
-            counts[cls] += n
     least = ds.rules.min_samples
-    for name, n in counts.items():
-        if n < least:
+    for name, n in ds.class_samples.items():
+        if 0 < n < least:
             yield RULE.at(tax.path, tax.classes[name].span, f"class '{name}' has {n} sample{'s' if n != 1 else ''} in dataset '{ds.spec.name}', fewer than min-samples = {least}")
 
 

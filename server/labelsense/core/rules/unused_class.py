@@ -23,10 +23,9 @@ def check(ds: Dataset) -> Iterator[Finding]:
     tax = ds.taxonomy
     if tax is None or not any(len(m) for m in ds.manifests):
         return
-    used = {c for label in ds.class_counts if (c := tax.resolve(label)) is not None}
-    used |= tax.ancestors(used)
+    used = ds.class_samples
     for c in tax.classes.values():
-        if c.name not in used:
+        if used.get(c.name, 0) <= 0:
             yield RULE.at(tax.path, c.span, f"class '{c.name}' is not used by any manifest of dataset '{ds.spec.name}'")
 
 

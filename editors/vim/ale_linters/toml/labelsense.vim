@@ -1,0 +1,2 @@
+" Description: labelsense language server for labelsense.toml / pyproject.toml
+call labelsense#ale#Define('toml')
