@@ -13,7 +13,7 @@ from . import markdown as md
 from .navigation import _row_fields, class_name, here
 from .positions import from_position, to_range
 from .preview import preview_section
-from .server import LabelsenseServer, server
+from .server import LabelsenseServer, Raw, server
 
 FIX_ALL = "source.fixAll.labelsense"
 
@@ -38,7 +38,7 @@ def _doc(ls: LabelsenseServer, text: str) -> types.MarkupContent | str:
 
 
 @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=['"']))
-def completion(ls: LabelsenseServer, params: types.CompletionParams) -> types.CompletionList | None:
+def completion(ls: LabelsenseServer, params: types.CompletionParams) -> types.CompletionList | Raw | None:
     path = ls.path_of(params.text_document.uri)
     doc = ls.docs.get(params.text_document.uri)
     if path is None or doc is None or ls.session is None:
@@ -55,23 +55,25 @@ def completion(ls: LabelsenseServer, params: types.CompletionParams) -> types.Co
         if tax is None:
             return None
         counts = _counts(ls, path) or {}
-        edit_range = to_range(Span(line, label_range[0], line, label_range[1]), doc.line, ls.encoding)
-        items = []
+        edit_range = ls.protocol.unstructure(to_range(Span(line, label_range[0], line, label_range[1]), doc.line, ls.encoding))
+        markdown = _doc(ls, "") != ""
+        member, deprecated = types.CompletionItemKind.EnumMember.value, [types.CompletionItemTag.Deprecated.value]
+        items: list[dict[str, object]] = []  # JSON form: a thousand lsprotocol objects would cost more than the rest
         for name, c in tax.classes.items():
             used = counts.get(name, 0)
-            items.append(types.CompletionItem(
-                label=name, kind=types.CompletionItemKind.EnumMember,
-                detail=f"{' › '.join(tax.path_to_root(name))} — {used} sample{'s' if used != 1 else ''}",
-                documentation=_doc(ls, c.description) if c.description else None,
-                tags=[types.CompletionItemTag.Deprecated] if c.deprecated else None,
-                sort_text=f"{1_000_000_000 - used:010d}{name}",
-                text_edit=types.TextEdit(edit_range, json.dumps(name, ensure_ascii=False)[1:-1])))
+            item: dict[str, object] = {
+                "label": name, "kind": member, "sortText": f"{1_000_000_000 - used:010d}{name}",
+                "detail": f"{' › '.join(tax.path_to_root(name))} — {used} sample{'s' if used != 1 else ''}",
+                "textEdit": {"range": edit_range, "newText": json.dumps(name, ensure_ascii=False)[1:-1]}}
+            if c.description:
+                item["documentation"] = {"kind": "markdown", "value": md.escape(c.description)} if markdown else c.description
+            if c.deprecated:
+                item["tags"] = deprecated
+            items.append(item)
         for alias, canonical in tax.aliases.items():
-            items.append(types.CompletionItem(
-                label=alias, kind=types.CompletionItemKind.EnumMember, detail=f"deprecated alias of '{canonical}'",
-                tags=[types.CompletionItemTag.Deprecated], sort_text=f"z{alias}",
-                text_edit=types.TextEdit(edit_range, json.dumps(alias, ensure_ascii=False)[1:-1])))
-        return types.CompletionList(is_incomplete=False, items=items)
+            items.append({"label": alias, "kind": member, "detail": f"deprecated alias of '{canonical}'", "tags": deprecated,
+                          "sortText": f"z{alias}", "textEdit": {"range": edit_range, "newText": json.dumps(alias, ensure_ascii=False)[1:-1]}})
+        return Raw({"isIncomplete": False, "items": items})
     key_range = key_typing_at(text, col)
     if key_range is not None:
         row_schema = ls.session.schema_for(path)

@@ -204,7 +204,7 @@ async def label_history(ls: LabelsenseServer, *args: Any) -> list[dict[str, Any]
         raise ValueError(f"{COMMAND} takes (uri: string, line: integer >= 0)")
     found = _row(ls, uri, line)
     if found is None:
-        raise ValueError(f"line {line} of {uri} is not a manifest row with a key")
+        raise ValueError(f"line {line + 1} of {uri} is not a manifest row with a key")
     path, key = found
 
     def work() -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ from lsprotocol import types
 from ..core.rules.registry import BY_CODE
 from ..core.types import Finding, Severity, Span
 from .positions import to_range
-from .server import LabelsenseServer, log, server
+from .server import LabelsenseServer, Raw, log, server
 
 SOURCE = "labelsense"
 RULES_DOC = "https://github.com/labelsense/labelsense/blob/main/docs/rules.md#"
@@ -127,13 +127,28 @@ def _result_id(ls: LabelsenseServer, uri: str, items: list[types.Diagnostic]) ->
 
 
 @server.feature(types.TEXT_DOCUMENT_DIAGNOSTIC, types.DiagnosticOptions(identifier=SOURCE, inter_file_dependencies=True, workspace_diagnostics=True))
-async def document_diagnostic(ls: LabelsenseServer, params: types.DocumentDiagnosticParams) -> types.DocumentDiagnosticReport:
-    items = await diagnostics_for(ls, params.text_document.uri)
-    result_id = _result_id(ls, params.text_document.uri, items)
-    ls.results[params.text_document.uri] = (result_id, items)
+async def document_diagnostic(ls: LabelsenseServer, params: types.DocumentDiagnosticParams) -> types.DocumentDiagnosticReport | Raw:
+    uri = params.text_document.uri
+    items = await diagnostics_for(ls, uri)
+    result_id = _result_id(ls, uri, items)
+    ls.results[uri] = (result_id, items)
     if params.previous_result_id == result_id:
         return types.RelatedUnchangedDocumentDiagnosticReport(result_id=result_id)
-    return types.RelatedFullDocumentDiagnosticReport(items=items, result_id=result_id)
+    return Raw({"kind": "full", "resultId": result_id, "items": _json_items(ls, uri, items)})
+
+
+def _json_items(ls: LabelsenseServer, uri: str, items: list[types.Diagnostic]) -> list[object]:
+    """The diagnostics in JSON form, reusing the forms of those sent before (same objects)."""
+    old = ls.json_forms.get(uri, {})
+    fresh: dict[int, tuple[types.Diagnostic, object]] = {}
+    out = []
+    for d in items:
+        hit = old.get(id(d))
+        value = hit[1] if hit is not None and hit[0] is d else ls.protocol.unstructure(d)
+        fresh[id(d)] = (d, value)
+        out.append(value)
+    ls.json_forms[uri] = fresh
+    return out
 
 
 def _all_uris(ls: LabelsenseServer) -> list[str]:

@@ -14,8 +14,8 @@ from ..core.jsonl import detect_fields
 from ..core.paths import manifest_kind
 from ..core.taxonomy import Taxonomy
 from ..core.types import Span
-from .positions import from_position, to_range
-from .server import LabelsenseServer, server
+from .positions import from_position, range_json, to_range
+from .server import LabelsenseServer, Raw, server
 
 
 @dataclass
@@ -138,14 +138,14 @@ async def label_locations(ls: LabelsenseServer, path: Path, names: set[str]) -> 
 
 
 @server.feature(types.TEXT_DOCUMENT_REFERENCES)
-async def references(ls: LabelsenseServer, params: types.ReferenceParams) -> list[types.Location] | None:
+async def references(ls: LabelsenseServer, params: types.ReferenceParams) -> Raw | None:
     h = here(ls, params.text_document.uri, params.position)
     name = class_name(h) if h else None
     if h is None or name is None or h.taxonomy is None:
         return None
     c = h.taxonomy.classes.get(name)
     names = {name, *(c.aliases if c else ())}
-    out = []
+    out: list[dict[str, object]] = []  # JSON form: a hundred thousand Location objects cost seconds
     files: dict[str, tuple[str, object]] = {}  # path -> (uri, line source), looked up once per file
     for path, span, parquet in await label_locations(ls, h.path, names):
         if path not in files:
@@ -155,11 +155,11 @@ async def references(ls: LabelsenseServer, params: types.ReferenceParams) -> lis
         uri, lines = files[path]
         if parquet:
             span = Span(span.line, 0, span.line, 0)
-        out.append(types.Location(uri, to_range(span, lines, ls.encoding)))
+        out.append({"uri": uri, "range": range_json(span, lines, ls.encoding)})
     if params.context.include_declaration:
         tax_path = Path(h.taxonomy.path)
-        out.extend(types.Location(ls.uri_of(tax_path), to_range(span, ls.lines_of(tax_path), ls.encoding)) for span, _ in h.taxonomy.usages_of(name))
-    return out
+        out.extend({"uri": ls.uri_of(tax_path), "range": range_json(span, ls.lines_of(tax_path), ls.encoding)} for span, _ in h.taxonomy.usages_of(name))
+    return Raw(out)
 
 
 @server.feature(types.TEXT_DOCUMENT_PREPARE_RENAME)
@@ -190,7 +190,7 @@ def _quoted_like(original: str, new: str, json_file: bool) -> str:
 
 
 @server.feature(types.TEXT_DOCUMENT_RENAME)
-async def rename(ls: LabelsenseServer, params: types.RenameParams) -> types.WorkspaceEdit | None:
+async def rename(ls: LabelsenseServer, params: types.RenameParams) -> Raw | None:
     """Rename a class (or an alias) across the taxonomy and every JSONL manifest of its dataset.
     Aliases of a renamed class are left alone; Parquet manifests cannot take text edits."""
     h = here(ls, params.text_document.uri, params.position)
@@ -202,7 +202,7 @@ async def rename(ls: LabelsenseServer, params: types.RenameParams) -> types.Work
             return None
     tax = h.taxonomy
     new = params.new_name
-    changes: dict[str, list[types.TextEdit]] = {}
+    changes: dict[str, list[dict[str, object]]] = {}  # JSON form of TextEdits: there may be a hundred thousand
     tax_path = Path(tax.path)
     tax_lines = ls.lines_of(tax_path)
     is_alias = old in tax.aliases
@@ -210,7 +210,7 @@ async def rename(ls: LabelsenseServer, params: types.RenameParams) -> types.Work
     for span, _ in spots:
         original = tax_lines(span.line)[span.col : span.end_col]
         changes.setdefault(ls.uri_of(tax_path), []).append(
-            types.TextEdit(to_range(span, tax_lines, ls.encoding), _quoted_like(original, new, tax_path.suffix == ".json")))
+            {"range": range_json(span, tax_lines, ls.encoding), "newText": _quoted_like(original, new, tax_path.suffix == ".json")})
     files: dict[str, tuple[str, object]] = {}
     text = json.dumps(new, ensure_ascii=False)
     for path, span, parquet in await label_locations(ls, h.path, {old}):
@@ -219,12 +219,12 @@ async def rename(ls: LabelsenseServer, params: types.RenameParams) -> types.Work
         if path not in files:
             files[path] = (ls.uri_of(path), ls.lines_of(Path(path)))
         uri, lines = files[path]
-        changes.setdefault(uri, []).append(types.TextEdit(to_range(span, lines, ls.encoding), text))
-    return types.WorkspaceEdit(changes=changes)
+        changes.setdefault(uri, []).append({"range": range_json(span, lines, ls.encoding), "newText": text})
+    return Raw({"changes": changes})
 
 
 @server.command("labelsense.showReferences")
-async def show_references(ls: LabelsenseServer, uri: str, position: types.Position) -> list[types.Location] | None:
+async def show_references(ls: LabelsenseServer, uri: str, position: types.Position) -> Raw | None:
     """The code lens command: the references of the class at `position` (editors show them).
     pygls structures the command's JSON arguments by these annotations ({line, character} -> Position)."""
     return await references(ls, types.ReferenceParams(text_document=types.TextDocumentIdentifier(uri), position=position,

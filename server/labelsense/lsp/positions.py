@@ -46,6 +46,14 @@ def to_range(span: Span, line_text: "LineSource", encoding: str = UTF16) -> type
     return types.Range(start, types.Position(span.end_line, end_col))
 
 
+def range_json(span: Span, line_text: "LineSource", encoding: str = UTF16) -> dict[str, dict[str, int]]:
+    """`to_range` in JSON form, for results of many thousand ranges (references, rename)."""
+    text = line_text(span.line)
+    end_text = line_text(span.end_line) if span.end_line != span.line else text
+    return {"start": {"line": span.line, "character": to_lsp_col(text, span.col, encoding)},
+            "end": {"line": span.end_line, "character": to_lsp_col(end_text, span.end_col, encoding)}}
+
+
 def from_position(position: types.Position, line_text: "LineSource", encoding: str = UTF16) -> tuple[int, int]:
     """(line, character column) for an LSP position."""
     return position.line, from_lsp_col(line_text(position.line), position.character, encoding)

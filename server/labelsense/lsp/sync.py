@@ -3,6 +3,7 @@ changed on disk. Each handler updates state and schedules diagnostics."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 from pathlib import Path
 
 from lsprotocol import types
@@ -12,6 +13,7 @@ from .documents import Document, EditError
 from .server import VIEW_SCHEME, LabelsenseServer, log, server
 from .settings import parse_settings
 
+_INDEX_RUNS = itertools.count(1)  # a fresh progress token per run: pygls keeps every token it created
 WATCH_GLOBS = ("**/*.jsonl", "**/*.ndjson", "**/*.parquet", "**/*.yaml", "**/*.yml", "**/*.json", "**/*.txt", "**/*.toml")
 
 
@@ -71,7 +73,7 @@ async def index_workspace(ls: LabelsenseServer) -> None:
     from .diagnostics import refresh_all
 
     assert ls.session is not None
-    token = "labelsense-index"
+    token = f"labelsense-index-{next(_INDEX_RUNS)}"
     progress = ls.work_done_progress
     window = ls.client_capabilities.window
     use_progress = bool(window and window.work_done_progress)
