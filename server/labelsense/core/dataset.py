@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 
 from . import media
 from .config import Config, DatasetConfig
+from .gcpause import paused_gc
 from .manifest import Manifest, label_tuple
 from .rowindex import RowIndex
 from .rowschema import RowSchema
@@ -147,7 +148,9 @@ class Dataset:
     @cached_property
     def row_index(self) -> RowIndex:
         """Key and content value → rows, for re-checking only the rows an edit concerns."""
-        return RowIndex([(m.keys, m.lines) for m in self.manifests], [(self.content_column(m), m.lines) for m in self.manifests])
+        with paused_gc():
+            return RowIndex([(m.keys, m.lines) for m in self.manifests], self.key_groups,
+                            [(self.content_column(m), m.lines) for m in self.manifests], self.content_groups)
 
     def content_column(self, m: Manifest) -> list[Any]:
         if m.fields.get("content"):

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+import numpy as np
+
 Entries = dict[Any, "int | list[int]"]
 LINE_BITS = 32
+SLICE = 16384
 
 
 def pack(manifest: int, line: int) -> int:
@@ -34,17 +37,18 @@ def norm(value: Any) -> Any:
     return repr(value)
 
 
+Column = tuple[list[Any], list[int]]  # one manifest's values and its rows' line numbers
+Groups = list[list[Any]]  # (manifest, row) pairs of the rows sharing a value, per value seen twice or more
+
+
 class RowIndex:
     """Value → rows for the keys and the contents of every manifest of a dataset."""
 
-    def __init__(self, keys: list[tuple[list[Any], list[int]]], contents: list[tuple[list[Any], list[int]]]) -> None:
-        """`keys[i]` and `contents[i]`: manifest i's column and its rows' line numbers."""
-        self.by_key: Entries = {}
-        self.by_content: Entries = {}
-        for i, (column, lines) in enumerate(keys):
-            _add_column(self.by_key, column, lines, i)
-        for i, (column, lines) in enumerate(contents):
-            _add_column(self.by_content, column, lines, i)
+    def __init__(self, keys: list[Column], key_groups: Groups, contents: list[Column], content_groups: Groups) -> None:
+        """`keys[i]` and `contents[i]`: manifest i's columns; the groups: rows sharing a value,
+        as the dataset found them (they save a pass in Python over columns of strings)."""
+        self.by_key = _entries(keys, key_groups)
+        self.by_content = _entries(contents, content_groups)
 
     def rows(self, keys: Iterable[Any], contents: Iterable[Any]) -> set[int]:
         """Packed rows having one of `keys` as key or one of `contents` as content."""
@@ -66,6 +70,25 @@ class RowIndex:
         for line, key, content in new:
             _add(self.by_key, norm(key), pack(manifest, line))
             _add(self.by_content, norm(content), pack(manifest, line))
+
+
+def _entries(columns: list[Column], groups: Groups) -> Entries:
+    entries: Entries = {}
+    if not all(set(map(type, column)) <= {str, type(None)} for column, _ in columns):
+        for i, (column, lines) in enumerate(columns):
+            _add_column(entries, column, lines, i)
+        return entries
+    # Strings only: values seen once go in at C speed; the groups then set the values seen more often.
+    # In slices, so that a background build lets other threads take the GIL every few milliseconds.
+    for i, (column, lines) in enumerate(columns):
+        packed = (np.asarray(lines, dtype=np.int64) | (i << LINE_BITS)).tolist()
+        for start in range(0, len(packed), SLICE):
+            entries.update(zip(column[start : start + SLICE], packed[start : start + SLICE]))
+    for group in groups:
+        m, r = group[0]
+        entries[columns[m][0][r]] = [pack(m, columns[m][1][row]) for m, row in group]
+    entries.pop(None, None)
+    return entries
 
 
 def _add_column(entries: Entries, column: list[Any], lines: list[int], manifest: int) -> None:
