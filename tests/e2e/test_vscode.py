@@ -199,6 +199,8 @@ def test_vscode_extension(workspace: Path, artifacts: Path, labelsense_exe: str,
         client_log = _wait("the client's log", lambda: _client_log(user), 10, server_log)
         assert result.get("error") is None, (
             f"{result['error']}\nsteps: {result['steps']}\nlabelsense output:\n{client_log[-3000:]}")
+        # Save All has written every file the rename touched (open or not) before VS Code stops.
+        renamed = _wait_for_rename(workspace)
 
     steps = {s["name"]: s for s in result["steps"]}
     # LS401 on the maine_coon row: a squiggle under the label, and its row in the Problems panel.
@@ -219,14 +221,30 @@ def test_vscode_extension(workspace: Path, artifacts: Path, labelsense_exe: str,
     assert "window/workDoneProgress/create" in client_log and '"title": "labelsense: indexing"' in client_log
 
     # The rename is on disk: the class in the taxonomy, the label (never the image path) in every JSONL manifest.
+    assert renamed == [], renamed
+
+    assert _wait_gone(tmp_path) == []
+
+
+def _rename_missing(workspace: Path) -> list[str]:
+    """Files that do not show the rename yet: the taxonomy's class, the label in each JSONL manifest."""
+    missing = []
     taxonomy = (workspace / TAXONOMY["path"]).read_text()
-    assert f"\n  {NEW_NAME}:\n" in taxonomy and f"\n  {LABEL}:\n" not in taxonomy
+    if f"\n  {NEW_NAME}:\n" not in taxonomy or f"\n  {LABEL}:\n" in taxonomy:
+        missing.append(TAXONOMY["path"])
     for manifest in ("train", "val", "test"):
         before = (REPO / "samples" / "pets" / "data" / f"{manifest}.jsonl").read_text()
         after = (workspace / "pets" / "data" / f"{manifest}.jsonl").read_text()
-        assert after == before.replace(f'"label": "{LABEL}"', f'"label": "{NEW_NAME}"') != before, manifest
+        if after != before.replace(f'"label": "{LABEL}"', f'"label": "{NEW_NAME}"') or after == before:
+            missing.append(f"pets/data/{manifest}.jsonl")
+    return missing
 
-    assert _wait_gone(tmp_path) == []
+
+def _wait_for_rename(workspace: Path, timeout: float = 10) -> list[str]:
+    end = time.monotonic() + timeout
+    while (missing := _rename_missing(workspace)) and time.monotonic() < end:
+        time.sleep(0.1)
+    return missing
 
 
 def _client_log(user: Path) -> str:

@@ -82,16 +82,24 @@ async function quickInput(page, key, text, rowMatches) {
   await page.keyboard.press("Enter");
 }
 
+// The rows must match exactly: while the list catches up with the typed text, another row
+// (a prefix's result) can have the focus.
 async function openFile(page, path) {
+  const name = path.split("/").pop();
   const folder = path.split("/").slice(0, -1).join("/");
-  await quickInput(page, "Control+P", path, (l) => l.includes(folder));
-  return until(page, `the tab of ${path}`, () => activeTab(page), (t) => t === path.split("/").pop());
+  await quickInput(page, "Control+P", path, (l) => l.startsWith(`${name} ${folder},`));
+  return until(page, `the tab of ${path}`, () => activeTab(page), (t) => t === name);
 }
 
 async function goTo(page, line, column) {
-  await quickInput(page, "Control+G", column ? `${line}:${column}` : String(line), (l) => l.includes(`line ${line}`));
+  const row = column ? `Go to line ${line} and character ${column}.` : `Go to line ${line}.`;
+  await quickInput(page, "Control+G", column ? `${line}:${column}` : String(line), (l) => l === row);
   return until(page, `the cursor at ${line}:${column ?? 1}`, () => selection(page),
     (s) => (column ? s === `Ln ${line}, Col ${column}` : s.startsWith(`Ln ${line},`)));
+}
+
+async function command(page, title) {
+  await quickInput(page, "F1", title, (l) => l === title || l.startsWith(`${title},`));
 }
 
 /** Hover the mouse over a rectangle until the hover shows `expected`; its text. */
@@ -143,7 +151,7 @@ async function run(page) {
   });
 
   await step(page, "history", async () => {
-    await quickInput(page, "F1", "labelsense: Show Label History", (l) => l.startsWith("labelsense: Show Label History"));
+    await command(page, "labelsense: Show Label History");
     const title = await until(page, "the label history", () => visibleTexts(page, ".quick-input-title"),
       (t) => Array.isArray(t) && t.some((s) => s.includes("Label history")));
     const rows = await until(page, "history rows", () => visibleTexts(page, ".quick-input-list .monaco-list-row"),
@@ -160,7 +168,7 @@ async function run(page) {
       () => page.$$eval(".markers-panel .monaco-list-row", (rs) => rs.map((r) => r.textContent)),
       (rs) => Array.isArray(rs) && rs.some((r) => r.includes(cfg.message)), 20000);
     await page.screenshot({ path: `${cfg.artifacts}/problems.png` });
-    await quickInput(page, "F1", "View: Hide Panel", (l) => l.startsWith("View: Hide Panel"));
+    await command(page, "View: Hide Panel");
     return { rows };
   });
 
@@ -217,7 +225,7 @@ async function run(page) {
     await page.keyboard.press("Enter");
     await until(page, "the renamed class in the taxonomy editor",
       () => page.evaluate(locate, [EDITOR, [], `${cfg.newName}:`]), Boolean, 20000);
-    await quickInput(page, "F1", "File: Save All", (l) => l.startsWith("File: Save All"));
+    await command(page, "File: Save All Files");
     const dirty = await until(page, "every editor saved",
       () => page.$$eval(".tab.dirty", (ts) => ts.map((t) => t.getAttribute("data-resource-name"))),
       (d) => Array.isArray(d) && d.length === 0, 15000);
