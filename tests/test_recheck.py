@@ -76,7 +76,7 @@ def test_edits_in_place_match_a_fresh_check(tmp_path: Path, manifest: str) -> No
     for step in range(60):
         i = rng.randrange(len(lines))
         lines[i] = _mutate(rng, lines, i)
-        if session.edit(path, i, [lines[i].encode()], buffer):
+        if session.edit(path, i, 1, [lines[i].encode()], buffer):
             in_place += 1
         got = session.analyze(*found)
         fresh = Session([dataset_root])

@@ -7,7 +7,6 @@ LS101–LS104 problems with exact columns. CRLF line ends, a BOM and a missing f
 """
 from __future__ import annotations
 
-import bisect
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,7 +113,8 @@ def splice(manifest: Manifest, first: int, new_lines: list[bytes]) -> tuple[int,
             return None  # the edit changes which fields play the roles: read the file again
     if not m.reader.exact and not all(map(_valid_utf8, new_lines)):
         return None  # invalid UTF-8 needs the exact reader for the whole file
-    r0, r1 = bisect.bisect_left(m.lines, first), bisect.bisect_left(m.lines, end)
+    rows = m.rows_between(first, end)
+    r0, r1 = rows.start, rows.stop
     problems = [p for p in m.problems if not first <= p.span.line < end]
     block = m.reader.read(new_lines, first, problems)
     count = len(block.numbers)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterator
 
 import numpy as np
@@ -249,11 +249,14 @@ class Manifest:
             return [column[r] for r in rows]
 
         where = {r: i for i, r in enumerate(rows)}
-        return Manifest(self.path, self.kind, self.fields, pick(self.lines), pick(self.keys), pick(self.labels), pick(self.splits),
-                        pick(self.annotators), pick(self.contents), pick(self.media), pick(self.texts), pick(self.votes),
-                        pick(self.bboxes), self.file_split, [p for p in self.problems if p.span.line in lines],
-                        [(where[r], e) for r, e in self.schema_failures if r in where], self.line_count, self.text_of,
-                        self.column_names, _members=self._members)
+        return replace(self, lines=pick(self.lines), keys=pick(self.keys), labels=pick(self.labels), splits=pick(self.splits),
+                       annotators=pick(self.annotators), contents=pick(self.contents), media=pick(self.media), texts=pick(self.texts),
+                       votes=pick(self.votes), bboxes=pick(self.bboxes), problems=[p for p in self.problems if p.span.line in lines],
+                       schema_failures=[(where[r], e) for r, e in self.schema_failures if r in where], reader=None, raw_lines=None)
+
+    def rows_between(self, first: int, end: int) -> range:
+        """The rows on lines `first`…`end` (exclusive)."""
+        return range(bisect.bisect_left(self.lines, first), bisect.bisect_left(self.lines, end))
 
     def row_at(self, line: int) -> int | None:
         """The row on `line`, if that line holds one."""

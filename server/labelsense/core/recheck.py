@@ -15,10 +15,10 @@ import bisect
 from typing import Any, Callable
 
 from .dataset import Dataset
+from .engine import run_rules
 from .jsonl import splice
 from .rowindex import pack, unpack
 from .rules.base import Rule
-from .engine import run_rules
 from .types import Finding
 
 ROW_LIMIT = 200_000  # beyond this many rows concerned, a full check is as fast
@@ -62,7 +62,6 @@ def _recheck(ds: Dataset, findings: dict[str, list[Finding]], path: str, first: 
         return None
 
     sub = _subset(ds, involved, concerned)
-    sub._per_object.update({i: ds.per_object(i) for i in range(len(ds.manifests))})
     out = dict(findings)
     found = run_rules(sub, [r for r in rules if r.scope == "rows"], on_error)
     by_path: dict[str, set[int]] = {}
@@ -78,7 +77,7 @@ def _recheck(ds: Dataset, findings: dict[str, list[Finding]], path: str, first: 
         for line in sorted(lines, reverse=True):
             lo = bisect.bisect_left(items, line, key=_line)
             hi = bisect.bisect_right(items, line, lo=lo, key=_line)
-            items[lo:hi] = _sorted(fresh_by_line.get((p, line), []))
+            items[lo:hi] = sorted(fresh_by_line.get((p, line), []), key=lambda f: f.order)
         out[p] = items
 
     class_rules = [r for r in rules if r.scope == "classes"]
@@ -86,7 +85,7 @@ def _recheck(ds: Dataset, findings: dict[str, list[Finding]], path: str, first: 
         codes = {r.code for r in class_rules}
         tax = ds.taxonomy.path
         fresh = run_rules(ds, class_rules, on_error)
-        out[tax] = _sorted([f for f in out.get(tax, []) if f.code not in codes] + [f for f in fresh if f.path == tax])
+        out[tax] = sorted([f for f in out.get(tax, []) if f.code not in codes] + [f for f in fresh if f.path == tax], key=lambda f: f.order)
     return out
 
 
@@ -94,8 +93,7 @@ def _rows(ds: Dataset, mi: int, first: int, end: int) -> list[tuple[int, Any, An
     """(line, key, content, label, media) of manifest `mi`'s rows on lines first…end."""
     m = ds.manifests[mi]
     contents = ds.content_column(m)
-    r0, r1 = bisect.bisect_left(m.lines, first), bisect.bisect_left(m.lines, end)
-    return [(m.lines[r], m.keys[r], contents[r], m.labels[r], m.media[r]) for r in range(r0, r1)]
+    return [(m.lines[r], m.keys[r], contents[r], m.labels[r], m.media[r]) for r in m.rows_between(first, end)]
 
 
 def _values(ds: Dataset, packed: int) -> tuple[Any, Any]:
@@ -109,7 +107,7 @@ def _values(ds: Dataset, packed: int) -> tuple[Any, Any]:
 
 def _subset(ds: Dataset, involved: set[int], concerned: set[int]) -> Dataset:
     """A dataset of the involved rows (manifest numbers kept), with the reader problems on
-    the concerned lines."""
+    the concerned lines; facts about whole manifests come from the full dataset."""
     rows: dict[int, list[int]] = {i: [] for i in range(len(ds.manifests))}
     for packed in sorted(involved):
         i, line = unpack(packed)
@@ -119,13 +117,9 @@ def _subset(ds: Dataset, involved: set[int], concerned: set[int]) -> Dataset:
     for packed in concerned:
         i, line = unpack(packed)
         lines[i].add(line)
-    sub = Dataset(ds.config, ds.spec, [m.subset(rows[i], lines[i]) for i, m in enumerate(ds.manifests)], ds.taxonomy, ds.schema)
-    return sub
+    per_object = {i: ds.per_object(i) for i in rows}
+    return Dataset(ds.config, ds.spec, [m.subset(rows[i], lines[i]) for i, m in enumerate(ds.manifests)], ds.taxonomy, ds.schema, _per_object=per_object)
 
 
 def _line(f: Finding) -> int:
     return f.span.line
-
-
-def _sorted(findings: list[Finding]) -> list[Finding]:
-    return sorted(findings, key=lambda f: (f.span.line, f.span.col, f.code))

@@ -92,20 +92,8 @@ def _entries(columns: list[Column], groups: Groups) -> Entries:
 
 
 def _add_column(entries: Entries, column: list[Any], lines: list[int], manifest: int) -> None:
-    base = manifest << LINE_BITS
-    get = entries.get
     for value, line in zip(column, lines):
-        if value is None:
-            continue
-        if type(value) is not str:
-            value = norm(value)
-        found = get(value)
-        if found is None:
-            entries[value] = base | line
-        elif type(found) is int:
-            entries[value] = [found, base | line]
-        else:
-            found.append(base | line)
+        _add(entries, norm(value), pack(manifest, line))
 
 
 def _add(entries: Entries, value: Any, packed: int) -> None:

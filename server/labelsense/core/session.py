@@ -29,6 +29,8 @@ from .types import ConfigError, Finding
 
 log = logging.getLogger("labelsense")
 CONFIG_FILES = ("labelsense.toml", "pyproject.toml")
+
+
 class Buffer(Protocol):
     """An unsaved editor buffer: its whole text on demand, and one line's text."""
 
@@ -42,6 +44,13 @@ Source = Buffer | bytes  # an unsaved buffer, or its contents
 
 def _data(source: Source) -> bytes:
     return source if isinstance(source, bytes) else source.data()
+
+
+def _recorder(spec: DatasetConfig, errors: list[str]) -> Callable[[Rule, BaseException], None]:
+    """A rule-failure callback that records the failure, with its traceback, in `errors`."""
+    def record(rule: Rule, exc: BaseException) -> None:
+        errors.append(f"rule {rule.code} failed on dataset '{spec.name}': {exc!r}\n{traceback.format_exc()}")
+    return record
 
 
 @dataclass
@@ -94,18 +103,18 @@ class Session:
                 self._overlays[path] = (self._stamp, data)
             self.changed(path)
 
-    def edit(self, path: Path, first: int, new_lines: list[bytes], source: Source) -> bool:
-        """An unsaved buffer of `path` changed: lines `first`… are now `new_lines` (as many
-        lines as before); `source` is the buffer. When the dataset's analysis is
-        current it is updated in place (recheck.py); returns whether it was. Otherwise the
-        dataset is checked afresh when next asked."""
+    def edit(self, path: Path, first: int, replaced: int, new_lines: list[bytes], source: Source) -> bool:
+        """An unsaved buffer of `path` changed: its `replaced` lines from line `first` on are
+        now `new_lines`; `source` is the buffer. When the edit keeps the line count and the
+        dataset's analysis is current, the analysis is updated in place (recheck.py); returns
+        whether it was. Otherwise the dataset is checked afresh when next asked."""
         with self._lock:
             previous = self._overlays.get(path)
             self._stamp += 1
             self._overlays[path] = (self._stamp, source)
             self._generation += 1
             try:
-                if previous is not None and self._recheck(path, previous[0], first, new_lines):
+                if previous is not None and replaced == len(new_lines) and self._recheck(path, previous[0], first, new_lines):
                     return True
             except Exception:  # noqa: BLE001 - a bug here must not lose the edit: check afresh instead
                 log.exception("re-checking an edit of %s in place failed; checking afresh", path)
@@ -122,11 +131,7 @@ class Session:
             if not any(m is manifest for m in ds.manifests):
                 continue
             errors: list[str] = []
-
-            def failed(rule: Rule, exc: BaseException) -> None:
-                errors.append(f"rule {rule.code} failed on dataset '{ds.spec.name}': {exc!r}\n{traceback.format_exc()}")
-
-            findings = recheck(ds, analysis.findings, str(path), first, new_lines, self._rules(analysis.config), failed)
+            findings = recheck(ds, analysis.findings, str(path), first, new_lines, self._rules(analysis.config), _recorder(ds.spec, errors))
             if findings is None:
                 return False
             self._analyses[key] = Analysis(analysis.config, analysis.spec, ds, findings, analysis.files, analysis.errors + errors)
@@ -271,17 +276,17 @@ class Session:
             if progress:
                 progress(i, total, str(f))
             ds.manifests.append(self._manifest(f, spec, ds.schema))
-        rules = self._rules(config)
+        record = _recorder(spec, analysis.errors)
 
         def failed(rule: Rule, exc: BaseException) -> None:
-            analysis.errors.append(f"rule {rule.code} failed on dataset '{spec.name}': {exc!r}\n{traceback.format_exc()}")
+            record(rule, exc)
             if on_error:
                 on_error(rule, exc)
 
-        for f in run_rules(ds, rules, failed):
+        for f in run_rules(ds, self._rules(config), failed):
             analysis.findings.setdefault(f.path, []).append(f)
         for items in analysis.findings.values():
-            items.sort(key=lambda f: (f.span.line, f.span.col, f.code))
+            items.sort(key=lambda f: f.order)
         return analysis
 
     def _taxonomy(self, config: Config, spec: DatasetConfig) -> Taxonomy | None:
@@ -328,7 +333,6 @@ class Session:
         source = overlay[1] if overlay else None
         data = _data(source) if source is not None else None
         manifest = read_manifest(path, spec, schema, data, text_of=None if source is None or isinstance(source, bytes) else source.line)
-        del data
         with self._lock:
             self._manifests[path] = (stamp, manifest)
         return manifest

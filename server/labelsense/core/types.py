@@ -84,6 +84,11 @@ class Finding:
     deprecated: bool = False
 
     @property
+    def order(self) -> tuple[int, int, str]:
+        """Sort key within a file: line, column, code."""
+        return self.span.line, self.span.col, self.code
+
+    @property
     def safe_fix(self) -> Fix | None:
         return next((f for f in self.fixes if f.safe), None)
 

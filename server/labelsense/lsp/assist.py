@@ -11,7 +11,7 @@ from ..core.rules.registry import BY_CODE
 from ..core.types import Finding, Span
 from . import markdown as md
 from .navigation import _row_fields, class_name, here
-from .positions import from_position, to_range
+from .positions import from_position, range_json, to_range
 from .preview import preview_section
 from .server import LabelsenseServer, Raw, server
 
@@ -28,13 +28,16 @@ def _counts(ls: LabelsenseServer, path: Path):  # noqa: ANN202 - Counter or None
     return None
 
 
-def _doc(ls: LabelsenseServer, text: str) -> types.MarkupContent | str:
-    """Completion documentation in markdown (escaped) if the client renders it, else plain text."""
+def _completion_markdown(ls: LabelsenseServer) -> bool:
+    """Whether the client renders markdown in completion documentation."""
     caps = ls.client_capabilities.text_document
     item = caps.completion.completion_item if caps and caps.completion else None
-    if item and item.documentation_format and types.MarkupKind.Markdown in item.documentation_format:
-        return types.MarkupContent(types.MarkupKind.Markdown, md.escape(text))
-    return text
+    return bool(item and item.documentation_format and types.MarkupKind.Markdown in item.documentation_format)
+
+
+def _doc(ls: LabelsenseServer, text: str) -> types.MarkupContent | str:
+    """Completion documentation in markdown (escaped) if the client renders it, else plain text."""
+    return types.MarkupContent(types.MarkupKind.Markdown, md.escape(text)) if _completion_markdown(ls) else text
 
 
 @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=['"']))
@@ -55,8 +58,8 @@ def completion(ls: LabelsenseServer, params: types.CompletionParams) -> types.Co
         if tax is None:
             return None
         counts = _counts(ls, path) or {}
-        edit_range = ls.protocol.unstructure(to_range(Span(line, label_range[0], line, label_range[1]), doc.line, ls.encoding))
-        markdown = _doc(ls, "") != ""
+        edit_range = range_json(Span(line, label_range[0], line, label_range[1]), doc.line, ls.encoding)
+        markdown = _completion_markdown(ls)
         member, deprecated = types.CompletionItemKind.EnumMember.value, [types.CompletionItemTag.Deprecated.value]
         items: list[dict[str, object]] = []  # JSON form: a thousand lsprotocol objects would cost more than the rest
         for name, c in tax.classes.items():

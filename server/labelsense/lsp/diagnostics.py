@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Callable, Iterable, TypeVar
 
 from lsprotocol import types
 
@@ -13,6 +14,7 @@ from ..core.types import Finding, Severity, Span
 from .positions import to_range
 from .server import LabelsenseServer, Raw, log, server
 
+T = TypeVar("T")
 SOURCE = "labelsense"
 RULES_DOC = "https://github.com/labelsense/labelsense/blob/main/docs/rules.md#"
 _SEVERITY = {Severity.ERROR: types.DiagnosticSeverity.Error, Severity.WARNING: types.DiagnosticSeverity.Warning, Severity.INFO: types.DiagnosticSeverity.Information}
@@ -45,26 +47,30 @@ def to_diagnostic(ls: LabelsenseServer, f: Finding, lines, row_offset: int = 0) 
     )
 
 
-Memo = dict[int, tuple[Finding, str, types.Diagnostic]]  # id(finding) -> (finding, its line's text, diagnostic)
+Memo = dict[int, tuple[object, object, object]]  # id(source) -> (source, stamp, value made from it)
+
+
+def _reused(memo: Memo, sources: Iterable[tuple[T, object]], make: Callable[[T], object]) -> list:
+    """`make(source)` for each (source, stamp), reusing the value made last time from the same
+    object with the same stamp; `memo` is left holding this time's values."""
+    old = dict(memo)
+    memo.clear()
+    out = []
+    for source, stamp in sources:
+        hit = old.get(id(source))
+        value = hit[2] if hit is not None and hit[0] is source and hit[1] == stamp else make(source)
+        memo[id(source)] = (source, stamp, value)
+        out.append(value)
+    return out
 
 
 def _converted(ls: LabelsenseServer, findings: list[Finding], lines, offset: int = 0, memo: Memo | None = None) -> list[types.Diagnostic]:  # noqa: ANN001
     """At most `maxDiagnosticsPerFile` diagnostics, then one summary: only those are converted.
-    With `memo` (filled here), a finding converted before on an unchanged line is reused:
-    after an edit only the findings it touched are converted again."""
+    With `memo`, a finding converted before on an unchanged line is reused: after an edit
+    only the findings it touched are converted again."""
     cap = ls.settings.max_diagnostics
-    if memo is None:
-        items = [to_diagnostic(ls, f, lines, offset) for f in findings[:cap]]
-    else:
-        old = dict(memo)
-        memo.clear()
-        items = []
-        for f in findings[:cap]:
-            text = lines(f.span.line)
-            hit = old.get(id(f))
-            diagnostic = hit[2] if hit is not None and hit[0] is f and hit[1] == text else to_diagnostic(ls, f, lines, offset)
-            memo[id(f)] = (f, text, diagnostic)
-            items.append(diagnostic)
+    items = _reused({} if memo is None else memo, ((f, lines(f.span.line)) for f in findings[:cap]),
+                    lambda f: to_diagnostic(ls, f, lines, offset))
     if len(findings) > cap:
         extra = len(findings) - cap
         items.append(types.Diagnostic(types.Range(types.Position(0, 0), types.Position(0, 0)),
@@ -139,16 +145,7 @@ async def document_diagnostic(ls: LabelsenseServer, params: types.DocumentDiagno
 
 def _json_items(ls: LabelsenseServer, uri: str, items: list[types.Diagnostic]) -> list[object]:
     """The diagnostics in JSON form, reusing the forms of those sent before (same objects)."""
-    old = ls.json_forms.get(uri, {})
-    fresh: dict[int, tuple[types.Diagnostic, object]] = {}
-    out = []
-    for d in items:
-        hit = old.get(id(d))
-        value = hit[1] if hit is not None and hit[0] is d else ls.protocol.unstructure(d)
-        fresh[id(d)] = (d, value)
-        out.append(value)
-    ls.json_forms[uri] = fresh
-    return out
+    return _reused(ls.json_forms.setdefault(uri, {}), ((d, None) for d in items), ls.protocol.unstructure)
 
 
 def _all_uris(ls: LabelsenseServer) -> list[str]:

@@ -78,6 +78,11 @@ class Document:
         """The whole text as UTF-8."""
         return self.text().encode("utf-8")
 
+    def encoded(self, first: int, count: int) -> list[bytes]:
+        """Lines `first`… (`count` of them) as UTF-8."""
+        with self._lock:
+            return [line.encode("utf-8") for line in self.lines[first : first + count]]
+
 
 class DocumentStore:
     def __init__(self) -> None:

@@ -115,7 +115,7 @@ class LabelsenseServer(LanguageServer):
         self.results: dict[str, tuple[str, list[types.Diagnostic]]] = {}  # uri -> (result id, items)
         # uri -> (the findings converted, (version, cap, encoding), diagnostics, memo of diagnostics.py)
         self.converted: dict[str, tuple[list, tuple, list[types.Diagnostic], dict]] = {}
-        self.json_forms: dict[str, dict[int, tuple[types.Diagnostic, object]]] = {}  # uri -> id -> (diagnostic, JSON form)
+        self.json_forms: dict[str, dict] = {}  # uri -> memo of diagnostics.py: the JSON forms of the diagnostics last sent
         self._disk_lines: dict[Path, tuple[object, list[str]]] = {}
         self._pending: dict[tuple, asyncio.Task] = {}
         self._reported: set[str] = set()

@@ -150,10 +150,9 @@ def did_change(ls: LabelsenseServer, params: types.DidChangeTextDocumentParams) 
             ls.report_once(f"ignored a change to {doc.uri}: {exc}")
             in_place = False
             break
-        if in_place and edited is not None and edited[1] == edited[2]:  # same line count: re-check those lines only
-            first, _, count = edited
-            new_lines = [line.encode("utf-8") for line in doc.lines[first : first + count]]
-            in_place = ls.session.edit(path, first, new_lines, doc)  # type: ignore[union-attr, arg-type]
+        if in_place and edited is not None:
+            first, replaced, count = edited
+            in_place = ls.session.edit(path, first, replaced, doc.encoded(first, count), doc)  # type: ignore[union-attr, arg-type]
         else:
             in_place = False
     doc.version = version if version is not None else doc.version + 1

@@ -260,11 +260,7 @@ local function entry_text(entry)
     return "(no label)"
   end
   if type(entry) == "table" then
-    local parts = {}
-    for _, v in ipairs(entry) do
-      table.insert(parts, tostring(v))
-    end
-    return table.concat(parts, ", ")
+    return table.concat(vim.tbl_map(tostring, entry), ", ")
   end
   return tostring(entry)
 end
@@ -273,11 +269,7 @@ local function labels_text(entries)
   if entries == nil or entries == vim.NIL or #entries == 0 then
     return "(none)"
   end
-  local parts = {}
-  for _, e in ipairs(entries) do
-    table.insert(parts, entry_text(e))
-  end
-  return table.concat(parts, " | ")
+  return table.concat(vim.tbl_map(entry_text, entries), " | ")
 end
 
 local function str(v, default)
