@@ -4,18 +4,22 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, TypeVar
 
 import orjson
 from lsprotocol import types
 
 from ..core.config import DatasetConfig
 from ..core.cursor import Target, manifest_target
+from ..core.gcpause import paused_gc
 from ..core.jsonl import detect_fields
 from ..core.paths import manifest_kind
 from ..core.taxonomy import Taxonomy
 from ..core.types import Span
 from .positions import from_position, range_json, to_range
 from .server import LabelsenseServer, Raw, server
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -123,16 +127,20 @@ async def _sample_rows(ls: LabelsenseServer, h: Here) -> list[types.Location] | 
     return out or None
 
 
-async def label_locations(ls: LabelsenseServer, path: Path, names: set[str]) -> list[tuple[str, Span, bool]]:
-    """Every row using one of `names`: (manifest path, label span, is Parquet)."""
+async def label_locations(ls: LabelsenseServer, path: Path, names: set[str],
+                          make: Callable[[str, Span, bool], T]) -> list[T]:
+    """`make(manifest path, label span, is Parquet)` for every row using one of `names`, in a
+    worker thread with the collector paused (a hundred thousand results would otherwise make
+    it rescan them over and over)."""
     analysis = await ls.analysis_for(path)
     if analysis is None:
         return []
     ds = analysis.dataset
 
-    def collect() -> list[tuple[str, Span, bool]]:
-        return [(ds.manifest(ref).path, ds.label_span(ref, index), ds.manifest(ref).kind == "parquet")
-                for ref, index, _ in ds.rows_with_labels(names)]
+    def collect() -> list[T]:
+        with paused_gc():
+            return [make(ds.manifest(ref).path, ds.label_span(ref, index), ds.manifest(ref).kind == "parquet")
+                    for ref, index, _ in ds.rows_with_labels(names)]
 
     return await ls.off_loop(collect)
 
@@ -145,9 +153,9 @@ async def references(ls: LabelsenseServer, params: types.ReferenceParams) -> Raw
         return None
     c = h.taxonomy.classes.get(name)
     names = {name, *(c.aliases if c else ())}
-    out: list[dict[str, object]] = []  # JSON form: a hundred thousand Location objects cost seconds
     files: dict[str, tuple[str, object]] = {}  # path -> (uri, line source), looked up once per file
-    for path, span, parquet in await label_locations(ls, h.path, names):
+
+    def location(path: str, span: Span, parquet: bool) -> dict[str, object]:  # JSON form: a hundred thousand Location objects cost seconds
         if path not in files:
             from .parquet_view import view_uri
 
@@ -155,7 +163,9 @@ async def references(ls: LabelsenseServer, params: types.ReferenceParams) -> Raw
         uri, lines = files[path]
         if parquet:
             span = Span(span.line, 0, span.line, 0)
-        out.append({"uri": uri, "range": range_json(span, lines, ls.encoding)})
+        return {"uri": uri, "range": range_json(span, lines, ls.encoding)}
+
+    out = await label_locations(ls, h.path, names, location)
     if params.context.include_declaration:
         tax_path = Path(h.taxonomy.path)
         out.extend({"uri": ls.uri_of(tax_path), "range": range_json(span, ls.lines_of(tax_path), ls.encoding)} for span, _ in h.taxonomy.usages_of(name))
@@ -213,13 +223,18 @@ async def rename(ls: LabelsenseServer, params: types.RenameParams) -> Raw | None
             {"range": range_json(span, tax_lines, ls.encoding), "newText": _quoted_like(original, new, tax_path.suffix == ".json")})
     files: dict[str, tuple[str, object]] = {}
     text = json.dumps(new, ensure_ascii=False)
-    for path, span, parquet in await label_locations(ls, h.path, {old}):
+
+    def edit(path: str, span: Span, parquet: bool) -> tuple[str, dict[str, object]] | None:
         if parquet:
-            continue
+            return None
         if path not in files:
             files[path] = (ls.uri_of(path), ls.lines_of(Path(path)))
         uri, lines = files[path]
-        changes.setdefault(uri, []).append({"range": range_json(span, lines, ls.encoding), "newText": text})
+        return uri, {"range": range_json(span, lines, ls.encoding), "newText": text}
+
+    for found in await label_locations(ls, h.path, {old}, edit):
+        if found is not None:
+            changes.setdefault(found[0], []).append(found[1])
     return Raw({"changes": changes})
 
 
