@@ -6,10 +6,12 @@ import json
 from pathlib import Path
 
 import pyarrow as pa
+import pytest
 import pyarrow.parquet as pq
 
 from labelsense.cli.formats import finding_dict
 from labelsense.core import engine
+from labelsense.core.rowschema import RowSchema
 
 CONFIG = '[[dataset]]\nmanifests = ["data/*"]\ntaxonomy = "classes.txt"\n'
 
@@ -65,3 +67,32 @@ def test_jsonl_and_parquet_copies_give_the_same_findings(tree) -> None:
         results[kind] = sorted((d["line"], d["code"], d["message"].replace("train.jsonl", "train.FILE").replace("train.parquet", "train.FILE")) for d in map(finding_dict, report.findings))
     assert results["jsonl"] == results["parquet"]
     assert {code for _, code, _ in results["jsonl"]} >= {"LS201", "LS301", "LS302", "LS401", "LS402", "LS403", "LS404"}
+
+
+SHAPES = [  # (property schema, Arrow column): the columnar check must agree with a row-by-row one
+    ({"type": "string", "minLength": 2, "maxLength": 3}, pa.array(["a", "ab", None, "abcd", "é€x", "é€xy"])),
+    ({"type": "string", "enum": ["train", "val"]}, pa.array(["train", "dev", None, "val", "Train", "x"])),
+    ({"type": "string", "pattern": "^[0-9a-f]{4}$"}, pa.array(["00ff", "00FF", None, "0ff", "abcd", "zzzz"])),
+    ({"type": "integer", "minimum": 0}, pa.array([1, -1, None, 0, 5, -7])),
+    ({"type": "string"}, pa.array([1, 2, None, 3, 4, 5])),
+    ({"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4},
+     pa.array([[1, 2, 3, 4], [1, 2], None, [1.5, 2, 3, 4, 5], [], [0, 0, 0, 0]], pa.list_(pa.float64()))),
+    ({"type": "array", "items": {"type": "integer"}, "maxItems": 2}, pa.array([[1.0], [1.5, 2.0], None, [1.0, 2.0, 3.0], [], [2.5]], pa.list_(pa.float64()))),
+    ({"type": "array", "items": {"type": "string"}, "minItems": 1}, pa.array([["a"], [], None, ["b", "c"], [], ["d"]], pa.list_(pa.string()))),
+    ({"type": "array", "items": {"type": "string", "minLength": 2}}, pa.array([["ab"], ["a"], None, ["bc", "c"], [], ["de"]], pa.list_(pa.string()))),
+    ({"type": "string", "minLength": 1}, pa.array([None, None, None, None, None, None], pa.string())),
+]
+
+
+@pytest.mark.parametrize("sub, column", SHAPES, ids=[json.dumps(s) for s, _ in SHAPES])
+def test_columnar_schema_check_agrees_with_rows(tmp_path, sub, column) -> None:
+    table = pa.table({"id": ["a", "b", "c", "d", "e", "f"], "v": column})
+    path = tmp_path / "row.schema.json"
+    path.write_text(json.dumps({"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}, "v": sub}}))
+    schema = RowSchema.load(path)
+    expected = {}
+    for i, row in enumerate(table.to_pylist()):
+        errors = schema.errors({k: v for k, v in row.items() if v is not None})
+        if errors:
+            expected[i] = errors
+    assert schema.table_errors(table) == expected

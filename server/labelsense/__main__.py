@@ -1,3 +1,3 @@
-from labelsense.cli.main import main
+from labelsense.cli.main import run
 
-raise SystemExit(main())
+run()

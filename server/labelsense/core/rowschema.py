@@ -3,8 +3,8 @@
 A schema that is not valid JSON, not a valid schema, or that names a remote
 `$ref` is reported (LS201 on the schema file) and not used; nothing is ever
 fetched. Parquet tables of the common shape (an object with `properties`,
-`required`, `additionalProperties`) are checked column by column on distinct
-values, so the cost follows the number of distinct values, not rows.
+`required`, `additionalProperties`) are checked column by column, each column's
+values in one call to the validator rather than one call per row.
 """
 from __future__ import annotations
 
@@ -130,28 +130,95 @@ class RowSchema:
             if sub is True:
                 continue
             col = table.column(name)
-            present = pc.is_valid(col)
             if sub is False:
-                add(pc.indices_nonzero(present).to_pylist(), [], f'Additional properties are not allowed (\'{name}\' was unexpected)')
+                add(pc.indices_nonzero(pc.is_valid(col)).to_pylist(), [], f'Additional properties are not allowed (\'{name}\' was unexpected)')
                 continue
-            validator = jsonschema_rs.validator_for({**defs, **sub} if isinstance(sub, dict) else sub, retriever=_refuse_remote)
-            if pa.types.is_list(col.type) or pa.types.is_large_list(col.type) or pa.types.is_struct(col.type):
-                values = col.to_pylist()
-                bad_rows = [i for i, v in enumerate(values) if v is not None and not validator.is_valid(v)]
-                for i in bad_rows:
-                    out.setdefault(i, []).extend(([name, *e.instance_path], e.message) for e in validator.iter_errors(values[i]))
-                continue
-            uniques = pc.unique(col.drop_null() if col.null_count else col).to_pylist()
-            bad = [u for u in uniques if not validator.is_valid(u)]
-            if not bad:
-                continue
-            mask = pc.is_in(col, value_set=pa.array(bad, type=col.type))
-            messages = {u: [([name, *e.instance_path], e.message) for e in validator.iter_errors(u)] for u in bad}
-            rows = pc.indices_nonzero(pc.fill_null(mask, False)).to_pylist()
-            values = pc.take(col, pa.array(rows, type=pa.int64())).to_pylist()
-            for r, v in zip(rows, values):
-                out.setdefault(r, []).extend(messages[v])
+            for row, path, message in _column_errors(name, col, sub, defs):
+                out.setdefault(row, []).append((path, message))
         return out
+
+
+_ANNOTATIONS = {"title", "description", "$comment", "examples", "default"}
+
+
+def _column_errors(name: str, col: pa.ChunkedArray, sub: Any, defs: dict[str, Any]) -> Iterator[tuple[int, list[str | int], str]]:
+    """(row, path, message) for the present values of one column that break `sub`.
+
+    When Arrow can tell which values may fail (see `_suspects`), only those become
+    Python values; otherwise all of them go to jsonschema-rs as one array (one call,
+    not one per row)."""
+    rows: list[int] | None = None  # row of each present value, when some are absent
+    if col.null_count:
+        rows = pc.indices_nonzero(pc.is_valid(col)).to_pylist()
+        col = col.drop_null()
+    if pa.types.is_temporal(col.type):
+        col = col.cast(pa.string())  # as a JSON export writes them
+    suspects = _suspects(col, sub)
+    if suspects is not None:
+        single = jsonschema_rs.validator_for({**defs, **sub}, retriever=_refuse_remote)
+        values = col.take(pa.array(suspects, type=pa.int64())).to_pylist()
+        found = [(i, list(e.instance_path), e.message) for i, v in zip(suspects, values) for e in single.iter_errors(v)]
+    else:
+        values = col.to_pylist()
+        checker = jsonschema_rs.validator_for({**defs, "type": "array", "items": sub}, retriever=_refuse_remote)
+        try:
+            if checker.is_valid(values):
+                return
+            found = [(e.instance_path[0], list(e.instance_path[1:]), e.message) for e in checker.iter_errors(values)]
+        except ValueError as exc:  # a value JSON has no form for (bytes)
+            yield (rows[0] if rows else 0), [name], f"column of type {col.type} cannot be checked against the row schema: {exc}"
+            return
+    for i, path, message in found:
+        yield (rows[i] if rows is not None else i), [name, *path], message
+
+
+def _suspects(col: pa.ChunkedArray, sub: Any) -> list[int] | None:
+    """The only values of `col` (no nulls) that can break `sub`, found with Arrow compute,
+    for two common shapes: a string column under `type: string` with lengths or an enum,
+    and a list column whose Arrow item type proves `items: {type: T}`, under min/maxItems.
+    None for any other shape (then every value is checked)."""
+    if not isinstance(sub, dict) or any(k not in _ANNOTATIONS | {"type", "enum", "minLength", "maxLength", "items", "minItems", "maxItems"} for k in sub):
+        return None
+    kind = sub.get("type")
+    if kind == "string" and _arrow_is(col.type, "string") and not set(sub) & {"items", "minItems", "maxItems"}:
+        sizes, low, high = pc.utf8_length(col), sub.get("minLength"), sub.get("maxLength")
+        masks = [pc.invert(pc.is_in(col, value_set=pa.array([v for v in sub["enum"] if isinstance(v, str)], type=col.type)))] if "enum" in sub else []
+    elif kind == "array" and (pa.types.is_list(col.type) or pa.types.is_large_list(col.type)) and not set(sub) & {"enum", "minLength", "maxLength"}:
+        items = sub.get("items", True)
+        if items is not True:
+            if not (isinstance(items, dict) and set(items) == {"type"} and isinstance(items["type"], str)):
+                return None
+            flat = pc.list_flatten(col)
+            if flat.null_count or not _arrow_is(flat.type, items["type"]):
+                return None
+            if pa.types.is_floating(flat.type) and len(flat) and pc.any(pc.is_nan(flat)).as_py():
+                return None  # NaN has no JSON form
+        sizes, low, high, masks = pc.list_value_length(col), sub.get("minItems"), sub.get("maxItems"), []
+    else:
+        return None
+    if not all(v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in (low, high)):
+        return None
+    masks += [pc.less(sizes, low)] if low is not None else []
+    masks += [pc.greater(sizes, high)] if high is not None else []
+    if not masks:
+        return []
+    mask = masks[0]
+    for other in masks[1:]:
+        mask = pc.or_(mask, other)
+    return pc.indices_nonzero(mask).to_pylist()
+
+
+def _arrow_is(arrow_type: pa.DataType, json_type: str) -> bool:
+    """Whether every non-null value of `arrow_type` is of JSON Schema type `json_type`."""
+    if json_type == "number":
+        return pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type)
+    if json_type == "integer":
+        return pa.types.is_integer(arrow_type)
+    if json_type == "string":
+        return pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)
+    if json_type == "boolean":
+        return pa.types.is_boolean(arrow_type)
+    return False
 
 
 def _meta_error(schema: Any) -> str | None:
