@@ -10,7 +10,7 @@ from functools import lru_cache
 from collections import Counter
 from pathlib import Path
 from urllib.parse import quote
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 from .. import __version__
 from ..core.rules.registry import BY_CODE, RULES
@@ -62,22 +62,40 @@ def as_text(findings: list[Finding], files: int, statistics: bool, failed: bool 
 
 
 def finding_dict(f: Finding) -> dict[str, Any]:
-    line, col, end_line, end_col = _pos(f)
-    out: dict[str, Any] = {
-        "path": display_path(f.path), "line": line, "column": col, "end_line": end_line, "end_column": end_col,
-        "code": f.code, "name": BY_CODE[f.code].name, "severity": f.severity.label, "message": f.message,
-        "related": [{"path": display_path(r.path), "line": r.span.line + 1, "column": r.span.col + 1, "message": r.message} for r in f.related],
-    }
-    if f.fixes:
-        fix = f.fixes[0]
-        out["fix"] = {"title": fix.title, "safe": fix.safe, "edits": [
-            {"path": display_path(e.path), "line": e.span.line + 1, "column": e.span.col + 1, "end_line": e.span.end_line + 1, "end_column": e.span.end_col + 1, "text": e.text, **({"parquet_column": e.column} if e.column else {})}
-            for e in fix.edits]}
-    return out
+    """One finding as the JSON output shows it."""
+    return next(finding_dicts([f]))
+
+
+def finding_dicts(findings: Iterable[Finding]) -> Iterator[dict[str, Any]]:
+    """Findings as the JSON output shows them (paths shown relative to the working directory)."""
+    cwd = os.getcwd()
+    shown = lru_cache(maxsize=None)(lambda path: _display_path(path, cwd))
+    names = {r.code: r.name for r in RULES}
+    for f in findings:
+        line, col, end_line, end_col = _pos(f)
+        out: dict[str, Any] = {
+            "path": shown(f.path), "line": line, "column": col, "end_line": end_line, "end_column": end_col,
+            "code": f.code, "name": names[f.code], "severity": _LABEL[f.severity], "message": f.message,
+            "related": [{"path": shown(r.path), "line": r.span.line + 1, "column": r.span.col + 1, "message": r.message} for r in f.related],
+        }
+        if f.fixes:
+            fix = f.fixes[0]
+            out["fix"] = {"title": fix.title, "safe": fix.safe, "edits": [
+                {"path": shown(e.path), "line": e.span.line + 1, "column": e.span.col + 1, "end_line": e.span.end_line + 1, "end_column": e.span.end_col + 1, "text": e.text, **({"parquet_column": e.column} if e.column else {})}
+                for e in fix.edits]}
+        yield out
+
+
+_LABEL = {s: s.label for s in Severity}
 
 
 def as_json(findings: list[Finding]) -> str:
-    return orjson.dumps([finding_dict(f) for f in findings], option=orjson.OPT_INDENT_2).decode()
+    return json_bytes(findings).decode()
+
+
+def json_bytes(findings: list[Finding]) -> bytes:
+    """The JSON output, UTF-8 encoded."""
+    return orjson.dumps(list(finding_dicts(findings)), option=orjson.OPT_INDENT_2)
 
 
 def _location(path: str, line: int, col: int, end_line: int | None = None, end_col: int | None = None) -> dict[str, Any]:

@@ -113,12 +113,16 @@ def _check(args: argparse.Namespace) -> int:
             print(f"Fixed {sum(fixed.values())} finding(s) in {len(fixed)} file(s).", file=sys.stderr)
             report = engine.check(args.paths, select or None, ignore)
             findings = report.findings
-    render = {"text": lambda: formats.as_text(findings, len(report.files), args.statistics, bool(report.errors)), "json": lambda: formats.as_json(findings),
+    render = {"text": lambda: formats.as_text(findings, len(report.files), args.statistics, bool(report.errors)), "json": lambda: formats.json_bytes(findings),
               "sarif": lambda: formats.as_sarif(findings), "github": lambda: formats.as_github(findings)}[args.format]
     text = render()
     if text:
         try:
-            print(text)
+            if isinstance(text, bytes) and hasattr(sys.stdout, "buffer"):
+                sys.stdout.flush()
+                sys.stdout.buffer.write(text + b"\n")
+            else:
+                print(text.decode() if isinstance(text, bytes) else text)
             sys.stdout.flush()
         except BrokenPipeError:  # `labelsense check | head`: the reader left; not an error
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

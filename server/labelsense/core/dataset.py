@@ -1,9 +1,9 @@
 """A loaded dataset — manifests, taxonomy, row schema — and the groupings the
 cross-row rules share (rows by key, rows by content, samples per class).
 
-Groupings are computed once, lazily, with Arrow on all manifests together
-(JSONL and Parquet mixed); only the rows that share a key or a content come
-back to Python.
+Groupings are computed once, lazily, on all manifests together (JSONL and
+Parquet mixed): values are bucketed by hash with numpy, and only the rows whose
+hash repeats are grouped by value in Python.
 """
 from __future__ import annotations
 
@@ -14,8 +14,6 @@ from functools import cached_property
 from typing import Any, Iterator, NamedTuple
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from . import media
 from .config import Config, DatasetConfig
@@ -97,43 +95,42 @@ class Dataset:
     def _offsets(self) -> np.ndarray:
         return np.cumsum([0] + [len(m) for m in self.manifests])
 
-    def _ref(self, global_row: int) -> RowRef:
-        m = int(np.searchsorted(self._offsets, global_row, side="right")) - 1
-        return RowRef(m, int(global_row - self._offsets[m]))
-
     def _groups(self, columns: list[list[Any]]) -> list[list[RowRef]]:
-        """Rows whose value (non-null) occurs more than once, grouped, in file order."""
+        """Rows whose value (non-null) occurs more than once, grouped, in file order.
+
+        Values are bucketed by their hash with numpy first; only the rows whose hash
+        repeats are grouped by value in Python (equal values of different types, 1 and
+        "1", stay apart)."""
         values = [v for col in columns for v in col] if len(columns) != 1 else columns[0]
         try:
-            arr = pa.array(values)
-            if not (pa.types.is_string(arr.type) or pa.types.is_integer(arr.type) or pa.types.is_null(arr.type)):
-                raise pa.ArrowInvalid("not a scalar column")
-        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-            return self._groups_python(values)
-        if len(arr) == 0 or arr.null_count == len(arr):
+            hashes = np.fromiter(map(hash, values), dtype=np.int64, count=len(values))
+        except TypeError:  # lists or objects as keys
+            values = [v if v is None or isinstance(v, (str, int, float)) else repr(v) for v in values]
+            hashes = np.fromiter(map(hash, values), dtype=np.int64, count=len(values))
+        order = np.argsort(hashes)
+        same = hashes[order[1:]] == hashes[order[:-1]]  # neighbours in hash order
+        if not same.any():
             return []
-        encoded = pc.dictionary_encode(arr)
-        code_array = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
-        counts = np.bincount(code_array[code_array >= 0], minlength=len(encoded.dictionary))
-        repeated = np.flatnonzero(counts > 1)
-        if len(repeated) == 0:
-            return []
-        rows = np.flatnonzero(np.isin(code_array, repeated))
-        order = np.argsort(code_array[rows], kind="stable")
-        rows, group_codes = rows[order], code_array[rows[order]]
-        bounds = (np.flatnonzero(np.diff(group_codes)) + 1).tolist()
-        which = np.searchsorted(self._offsets, rows, side="right") - 1
-        refs = list(map(RowRef, which.tolist(), (rows - self._offsets[which]).tolist()))
-        groups = [refs[a:b] for a, b in zip([0, *bounds], [*bounds, len(refs)])]
-        groups.sort(key=lambda g: g[0])
-        return groups
-
-    def _groups_python(self, values: list[Any]) -> list[list[RowRef]]:
-        by_value: dict[Any, list[int]] = {}
-        for i, v in enumerate(values):
+        repeated = np.zeros(len(hashes), dtype=bool)
+        repeated[1:] |= same
+        repeated[:-1] |= same
+        candidates = np.sort(order[repeated]).tolist()
+        by_value: dict[tuple[type, Any], list[int]] = {}
+        for i in candidates:
+            v = values[i]
             if v is not None:
-                by_value.setdefault(v if isinstance(v, (str, int, float)) else repr(v), []).append(i)
-        return [[self._ref(i) for i in rows] for rows in by_value.values() if len(rows) > 1]
+                by_value.setdefault((v.__class__, v), []).append(i)
+        rows_of = [rows for rows in by_value.values() if len(rows) > 1]  # by first row: dicts keep insertion order
+        if not rows_of:
+            return []
+        flat = np.fromiter((i for rows in rows_of for i in rows), dtype=np.int64)
+        which = np.searchsorted(self._offsets, flat, side="right") - 1
+        refs = list(map(RowRef, which.tolist(), (flat - self._offsets[which]).tolist()))
+        groups, at = [], 0
+        for rows in rows_of:
+            groups.append(refs[at : at + len(rows)])
+            at += len(rows)
+        return groups
 
     @cached_property
     def key_groups(self) -> list[list[RowRef]]:

@@ -8,7 +8,7 @@ LS101–LS104 problems with exact columns. CRLF line ends, a BOM and a missing f
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -17,7 +17,7 @@ import orjson
 
 from .config import DatasetConfig, ROLES
 from .gcpause import paused_gc
-from .manifest import BoxColumn, Manifest, split_from_name
+from .manifest import SHARED_ATTRS, BoxColumn, Manifest, shared, split_from_name
 from .rowschema import RowSchema
 from .rowtype import RowDecoder, row_decoder
 from .types import Problem, Span
@@ -178,6 +178,7 @@ class RowReader:
     decoder: RowDecoder
     schema: RowSchema | None  # a usable row schema, else None
     exact: bool  # orjson + jsonschema-rs on whole rows instead of msgspec on role fields
+    pools: dict[str, dict[str, str]] = field(default_factory=dict, compare=False)  # see manifest.shared
 
     @classmethod
     def of(cls, dataset: DatasetConfig, fields: dict[str, str | None], schema: RowSchema | None, with_boxes: bool, exact: bool) -> "RowReader":
@@ -197,6 +198,8 @@ class RowReader:
         if self.exact:
             rows, numbers = _parse_dicts(chunk, first, problems)
             columns = {attr: [r.get(name) for r in rows] for attr, name in self.roles.items()}
+            for attr in columns.keys() & set(SHARED_ATTRS):
+                columns[attr] = shared(columns[attr], self.pools.setdefault(attr, {}))
             failures = [(i, r) for i, r in enumerate(rows) if not self.schema.is_valid(r)] if self.schema else []
             return Block(numbers, columns, failures)
         structs, numbers, failures = _decode_structs(chunk, first, self.decoder, self.schema, problems)
@@ -206,7 +209,7 @@ class RowReader:
             values = list(map(self.decoder.getters[attr], structs))
             if attr in self.decoder.optional:
                 values = [None if v is unset else v for v in values]
-            columns[attr] = values
+            columns[attr] = shared(values, self.pools.setdefault(attr, {})) if attr in SHARED_ATTRS else values
         return Block(numbers, columns, failures)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from typing import Sequence
 
 _WS = " \t\r\n"
@@ -102,10 +103,15 @@ _SCALAR = re.compile(r'[^,}\]\s]+')
 _COLON = re.compile(r'\s*:\s*')
 
 
+@lru_cache(maxsize=256)
+def _quoted(name: str) -> str:
+    return json.dumps(name, ensure_ascii=False)
+
+
 def locate_field(text: str, name: str) -> tuple[int, int] | None | bool:
     """Fast path for a top-level field whose quoted name occurs once in the line:
     its value's range, None if absent, or False when only the full scan can tell."""
-    quoted = json.dumps(name, ensure_ascii=False)
+    quoted = _quoted(name)
     at = text.find(quoted)
     if at < 0:
         return None if "\\" not in text else False

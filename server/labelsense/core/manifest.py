@@ -46,6 +46,15 @@ def label_tuple(value: Any) -> tuple[str, ...] | None:
     return (_scalar_text(value),)
 
 
+SHARED_ATTRS = ("labels", "annotators", "splits")  # columns of few distinct values
+
+
+def shared(values: list[Any], pool: dict[str, str]) -> list[Any]:
+    """`values` with equal strings as one object: a million labels of a thousand classes
+    then cost a thousand strings, not a million. `pool` holds the strings seen so far."""
+    return [pool.setdefault(v, v) if v.__class__ is str else v for v in values]
+
+
 def _scalar_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"

@@ -22,20 +22,22 @@ from .base import Rule, comparable, label_set, others, shown
 
 def check(ds: Dataset) -> Iterator[Finding]:
     for group in ds.key_groups:
-        labels = {r: label_set(ds.labels(r)) for r in group}
+        written = {r: ds.labels(r) for r in group}
+        labels = {r: label_set(v) for r, v in written.items()}
         if len(set(labels.values())) < 2:
             continue
         key = ds.manifest(group[0]).keys[group[0].row]
+        as_shown = {r: shown(v) for r, v in written.items()}
         for ref, pool in comparable(ds, group).items():
             rest = [r for r in pool if labels[r] != labels[ref]]
             if not rest:
                 continue
-            text = others(ds, rest, lambda r: shown(ds.labels(r)))
+            text = others(ds, rest, as_shown.__getitem__)
             yield RULE.at(
                 ds.manifest(ref).path,
                 ds.span(ref, "label"),
-                f"conflicting labels for key '{key}': {shown(ds.labels(ref))} here, {text}",
-                related=ds.related(rest, lambda r: f"labelled {shown(ds.labels(r))}"),
+                f"conflicting labels for key '{key}': {as_shown[ref]} here, {text}",
+                related=ds.related(rest, lambda r: f"labelled {as_shown[r]}"),
             )
 
 

@@ -26,10 +26,12 @@ from .base import Rule, label_set, others, shown
 
 def check(ds: Dataset) -> Iterator[Finding]:
     for group in ds.content_groups:
-        labels = {r: label_set(ds.labels(r)) for r in group}
-        keys = {r: ds.manifest(r).keys[r.row] for r in group}
+        written = {r: ds.labels(r) for r in group}
+        labels = {r: label_set(v) for r, v in written.items()}
         if len(set(labels.values())) < 2:
             continue
+        keys = {r: ds.manifest(r).keys[r.row] for r in group}
+        as_shown = {r: shown(v) for r, v in written.items()}
         content = ds.content_of(group[0])
         role = ds.content_role(group[0])
         if role == "media" and all(ds.per_object(r.manifest) for r in group):
@@ -38,13 +40,13 @@ def check(ds: Dataset) -> Iterator[Finding]:
             rest = [r for r in group if labels[r] != labels[ref] and keys[r] != keys[ref]]
             if not rest:
                 continue
-            text = others(ds, rest, lambda r: f"{shown(ds.labels(r))} (key '{keys[r]}')")
+            text = others(ds, rest, lambda r: f"{as_shown[r]} (key '{keys[r]}')")
             what = "media content" if role == "media" and ds.spec.hash_media and str(content).startswith("sha256:") else role
             yield RULE.at(
                 ds.manifest(ref).path,
                 ds.span(ref, role),
-                f"same {what} '{_short(content)}' labelled {shown(ds.labels(ref))} here, {text}",
-                related=ds.related(rest, lambda r: f"same {role}, labelled {shown(ds.labels(r))}"),
+                f"same {what} '{_short(content)}' labelled {as_shown[ref]} here, {text}",
+                related=ds.related(rest, lambda r: f"same {role}, labelled {as_shown[r]}"),
             )
 
 
