@@ -7,15 +7,17 @@ LS101–LS104 problems with exact columns. CRLF line ends, a BOM and a missing f
 """
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import msgspec
 import orjson
 
 from .config import DatasetConfig, ROLES
+from .filelines import FileLines
 from .gcpause import paused_gc
 from .manifest import SHARED_ATTRS, BoxColumn, Manifest, shared, split_from_name
 from .rowschema import RowSchema
@@ -60,37 +62,52 @@ def read_jsonl(path: Path, dataset: DatasetConfig, schema: RowSchema | None = No
     if b"\x00" in data[:8192] and not data[:1] == b"{":
         manifest.problems.append(Problem("LS104", Span(0, 0, 0, 0), "binary file (NUL bytes), not JSONL text"))
         return manifest
-    raw_lines = data.split(b"\n")
-    if raw_lines[-1] == b"":
-        raw_lines.pop()
-    manifest.line_count = len(raw_lines)
-    if text_of is not None:
-        manifest.text_of = text_of
-    else:
-        manifest.raw_lines = raw_lines
-        manifest.text_of = lambda line: raw_lines[line].decode("utf-8", errors="replace")
-
-    fields = detect_fields(_sample(raw_lines), dataset)
+    store = FileLines(data)
+    pieces = store.pieces()
+    read: list[list[bytes]] = []  # pieces split before the fields are known
+    head: list[bytes] = []
+    for piece in pieces:
+        read.append(piece)
+        head += piece[: DETECT_ROWS - len(head)]
+        if len(head) >= DETECT_ROWS:
+            break
+    fields = detect_fields(_sample(head), dataset)
     manifest.fields = fields
     reader = RowReader.of(dataset, fields, schema, with_boxes, exact=not _valid_utf8(data))
     manifest.reader = reader
     columns: dict[str, Any] = {attr: BoxColumn() if attr == "bboxes" else [] for attr in reader.roles}
     lines: list[int] = []
     schema_failures: list[tuple[int, Any]] = []
+    first = 0
     with paused_gc():
-        for first in range(0, len(raw_lines), CHUNK):
-            block = reader.read(raw_lines[first : first + CHUNK], first, manifest.problems)
-            base = len(lines)
-            lines.extend(block.numbers)
-            for attr, column in columns.items():
-                column.extend(block.columns[attr])
-            schema_failures.extend((base + i, obj) for i, obj in block.failures)
+        for piece in itertools.chain(_drain(read), pieces):
+            for at in range(0, len(piece), CHUNK):
+                chunk = piece[at : at + CHUNK]
+                block = reader.read(chunk, first, manifest.problems)
+                first += len(chunk)
+                base = len(lines)
+                lines.extend(block.numbers)
+                for attr, column in columns.items():
+                    column.extend(block.columns[attr])
+                schema_failures.extend((base + i, obj) for i, obj in block.failures)
+    manifest.line_count = len(store)
+    if text_of is not None:
+        manifest.text_of = text_of
+    else:
+        manifest.raw_lines = store
+        manifest.text_of = store.text
     n = len(lines)
     manifest.lines = lines
     for attr in ROLE_ATTRS:
         setattr(manifest, attr, columns.get(attr) or [None] * n)
     manifest.schema_failures = [(row, schema.errors(obj)) for row, obj in schema_failures] if schema else []
     return manifest
+
+
+def _drain(items: list[Any]) -> Iterator[Any]:
+    """The items, each let go of as it is taken."""
+    while items:
+        yield items.pop(0)
 
 
 def splice(manifest: Manifest, first: int, new_lines: list[bytes]) -> tuple[int, int, int] | None:
@@ -106,7 +123,7 @@ def splice(manifest: Manifest, first: int, new_lines: list[bytes]) -> tuple[int,
         return None
     if first < DETECT_ROWS:
         if m.raw_lines is not None:
-            head = m.raw_lines[:first] + new_lines + m.raw_lines[end:DETECT_ROWS]
+            head = [new_lines[i - first] if first <= i < end else m.raw_lines[i] for i in range(min(DETECT_ROWS, m.line_count))]
         else:  # text_of reads the buffer, which holds the edit already
             head = [m.text_of(i).encode("utf-8") for i in range(min(DETECT_ROWS, m.line_count))]
         if detect_fields(_sample(head), m.reader.dataset) != m.fields:
@@ -133,7 +150,7 @@ def splice(manifest: Manifest, first: int, new_lines: list[bytes]) -> tuple[int,
         kept += [(r0 + i, m.reader.schema.errors(obj)) for i, obj in block.failures]
         m.schema_failures = sorted(kept, key=lambda item: item[0])
     if m.raw_lines is not None:
-        m.raw_lines[first:end] = new_lines
+        m.raw_lines.replace(first, new_lines)
     for line in range(first, end):
         m._members.pop(line, None)
     return r0, r1, r0 + count

@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .filelines import FileLines
 from .locate import Member, locate, locate_field, top_members
 from .types import Problem, Span
 
@@ -219,7 +220,7 @@ class Manifest:
     text_of: Any = None  # callable(line) -> str, for spans; None for Parquet
     column_names: tuple[str, ...] = ()
     reader: Any = None  # jsonl.RowReader: how lines become rows (JSONL only)
-    raw_lines: list[bytes] | None = None  # the file's lines (JSONL only)
+    raw_lines: FileLines | None = None  # the file's lines (JSONL read from bytes, not from an editor's buffer)
     _members: dict[int, list[Member]] = field(default_factory=dict, repr=False)  # span cache by line
 
     @property

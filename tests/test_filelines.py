@@ -1,0 +1,38 @@
+"""FileLines splits like `data.split(b"\\n")` (a final newline ends the last line), in pieces."""
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from labelsense.core import filelines
+from labelsense.core.filelines import FileLines
+
+
+def expected(data: bytes) -> list[bytes]:
+    lines = data.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+    return lines
+
+
+CASES = [b"a\nb\n", b"a\nb", b"\n\n", b"x", b"a\r\nb\r\n\r\n", b"\n", "é\n😀\nz".encode(), b"a" * 50 + b"\n" + b"b" * 3 + b"\n"]
+
+
+@pytest.mark.parametrize("piece", [1, 2, 7, 64, 1 << 20])
+def test_lines_and_pieces_match_split(monkeypatch, piece) -> None:
+    monkeypatch.setattr(filelines, "PIECE", piece)
+    rng = random.Random(piece)
+    cases = CASES + [bytes(rng.choice(b"ab\n\r") for _ in range(rng.randrange(1, 80))) for _ in range(200)]
+    for data in cases:
+        store = FileLines(data)
+        pieced = [line for part in store.pieces() for line in part]
+        assert pieced == expected(data), data
+        assert [store[i] for i in range(len(store))] == expected(data), data
+
+
+def test_replaced_lines_are_read_first() -> None:
+    store = FileLines(b'{"a": 1}\n{"b": 2}\n{"c": 3}\n')
+    list(store.pieces())
+    store.replace(1, [b'{"b": 20}'])
+    assert [store.text(i) for i in range(len(store))] == ['{"a": 1}', '{"b": 20}', '{"c": 3}']
