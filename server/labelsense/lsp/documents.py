@@ -38,9 +38,8 @@ class Document:
         return self.lines[n] if 0 <= n < len(self.lines) else ""
 
     def text(self) -> str:
-        with self._lock:
-            body = "\n".join(self.lines)
-            return body + "\n" if self.final_newline else body
+        with self._lock:  # one join: `body + "\n"` would copy the whole text once more
+            return "\n".join([*self.lines, ""] if self.final_newline else self.lines)
 
     def apply(self, change: types.TextDocumentContentChangeEvent, encoding: str = UTF16) -> tuple[int, int, int] | None:
         """Apply one change event: a full replacement, or a range edit touching only its lines.
