@@ -36,3 +36,12 @@ def test_replaced_lines_are_read_first() -> None:
     list(store.pieces())
     store.replace(1, [b'{"b": 20}'])
     assert [store.text(i) for i in range(len(store))] == ['{"a": 1}', '{"b": 20}', '{"c": 3}']
+
+
+@pytest.mark.parametrize("lines, final, same", [
+    (["a", "é", ""], True, False), (["a", "é"], True, True), (["a", "é"], False, False), (["a", "e"], True, False), (["a"], True, False)])
+def test_matches_a_buffer_only_with_the_same_text(lines, final, same) -> None:
+    store = FileLines("a\né\n".encode())
+    list(store.pieces())
+    encoded = lambda first, count: [line.encode() for line in lines[first : first + count]]  # noqa: E731
+    assert store.matches(encoded, len(lines), final) is same

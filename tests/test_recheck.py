@@ -42,6 +42,8 @@ def _mutate(rng: random.Random, lines: list[str], i: int) -> str:
 class Buffer:
     """An editor buffer over a list of lines (what the language server hands the session)."""
 
+    final_newline = True
+
     def __init__(self, lines: list[str]) -> None:
         self.lines = lines
 
@@ -50,6 +52,9 @@ class Buffer:
 
     def line(self, n: int) -> str:
         return self.lines[n] if 0 <= n < len(self.lines) else ""
+
+    def encoded(self, first: int, count: int) -> list[bytes]:
+        return [line.encode() for line in self.lines[first : first + count]]
 
 
 def _facts(findings: dict[str, list]) -> list[tuple]:
@@ -84,3 +89,39 @@ def test_edits_in_place_match_a_fresh_check(tmp_path: Path, manifest: str) -> No
         want = fresh.analyze(*fresh.dataset_for(path))
         assert _facts(got.findings) == _facts(want.findings), f"step {step}: line {i + 1} is now {lines[i]!r}"
     assert in_place >= 55  # the fast path was really taken
+
+
+def test_a_buffer_opened_unchanged_keeps_the_analysis(tmp_path: Path) -> None:
+    root = tmp_path / "pets"
+    shutil.copytree(REPO / "samples" / "pets", root)
+    path = next(root.rglob("train.jsonl")).resolve()
+    lines = path.read_text(encoding="utf-8").split("\n")[:-1]
+    session = Session([root])
+    found = session.dataset_for(path)
+    before = session.analyze(*found)
+    buffer = Buffer(list(lines))
+    session.set_overlay(path, buffer)
+    assert session.analyze(*found) is before  # the same text: nothing checked again
+    manifest = next(m for m in before.dataset.manifests if m.path == str(path))
+    assert manifest.raw_lines is None and manifest.text_of == buffer.line  # spans now read the buffer
+    i = next(n for n, line in enumerate(lines) if '"label": "' in line)
+    buffer.lines[i] = buffer.lines[i].replace('"label": "', '"label": "X', 1)
+    assert session.edit(path, i, 1, [buffer.lines[i].encode()], buffer)  # edits are re-checked in place
+    fresh = Session([root])
+    fresh.set_overlay(path, buffer.data())
+    assert _facts(session.analyze(*found).findings) == _facts(fresh.analyze(*fresh.dataset_for(path)).findings)
+
+
+def test_a_buffer_opened_with_other_text_is_checked_again(tmp_path: Path) -> None:
+    root = tmp_path / "pets"
+    shutil.copytree(REPO / "samples" / "pets", root)
+    path = next(root.rglob("train.jsonl")).resolve()
+    lines = path.read_text(encoding="utf-8").split("\n")[:-1]
+    session = Session([root])
+    found = session.dataset_for(path)
+    before = session.analyze(*found)
+    for other in ([*lines[:-1], lines[-1] + " "], lines[:-1]):
+        session.set_overlay(path, Buffer(other))
+        assert session.analyze(*found) is not before
+        session.set_overlay(path, None)
+        before = session.analyze(*found)

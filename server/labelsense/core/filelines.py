@@ -8,7 +8,7 @@ aside and read first.
 """
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -60,3 +60,15 @@ class FileLines:
         """Lines `first`… become `new_lines` (as many lines as before)."""
         for i, raw in enumerate(new_lines, first):
             self._edited[i] = raw
+
+    def matches(self, encoded: Callable[[int, int], list[bytes]], count: int, final_newline: bool) -> bool:
+        """Whether a buffer of `count` lines (`encoded(first, n)` gives them as UTF-8) holds
+        exactly these lines, compared a few thousand lines at a time."""
+        if count != len(self) or self._edited or final_newline != self.data.endswith(b"\n"):
+            return False
+        step = 65536
+        for first in range(0, count, step):
+            last = min(first + step, count)
+            if b"\n".join(encoded(first, last - first)) != self.data[self._starts[first] : self._starts[last] - 1]:
+                return False
+        return True

@@ -32,14 +32,27 @@ CONFIG_FILES = ("labelsense.toml", "pyproject.toml")
 
 
 class Buffer(Protocol):
-    """An unsaved editor buffer: its whole text on demand, and one line's text."""
+    """An unsaved editor buffer: its whole text on demand, one line's text, and lines as UTF-8."""
+
+    lines: list[str]
+    final_newline: bool
 
     def data(self) -> bytes: ...
 
     def line(self, n: int) -> str: ...
 
+    def encoded(self, first: int, count: int) -> list[bytes]: ...
+
 
 Source = Buffer | bytes  # an unsaved buffer, or its contents
+
+
+def _disk_stamp(path: Path) -> object:
+    try:
+        st = path.stat()
+        return ("disk", st.st_mtime_ns, st.st_size)
+    except OSError:
+        return ("missing",)
 
 
 def _data(source: Source) -> bytes:
@@ -101,7 +114,23 @@ class Session:
                 self._overlays.pop(path, None)
             else:
                 self._overlays[path] = (self._stamp, data)
+                if not isinstance(data, bytes) and self._adopt(path, data):
+                    return
             self.changed(path)
+
+    def _adopt(self, path: Path, buffer: Buffer) -> bool:
+        """When a buffer opens with the very text of the file as last read, its manifest and
+        the analyses using it stay (nothing to check again); spans read the buffer from now on."""
+        cached = self._manifests.get(path)
+        if cached is None:
+            return False
+        stamp, manifest = cached
+        store = manifest.raw_lines
+        if store is None or stamp[0] != _disk_stamp(path) or not store.matches(buffer.encoded, len(buffer.lines), buffer.final_newline):
+            return False
+        manifest.text_of, manifest.raw_lines = buffer.line, None
+        self._manifests[path] = ((("buffer", self._stamp), *stamp[1:]), manifest)
+        return True
 
     def edit(self, path: Path, first: int, replaced: int, new_lines: list[bytes], source: Source) -> bool:
         """An unsaved buffer of `path` changed: its `replaced` lines from line `first` on are
@@ -178,11 +207,7 @@ class Session:
         with self._lock:
             if path in self._overlays:
                 return ("buffer", self._overlays[path][0])
-        try:
-            st = path.stat()
-            return ("disk", st.st_mtime_ns, st.st_size)
-        except OSError:
-            return ("missing",)
+        return _disk_stamp(path)
 
     # -- configs and datasets ---------------------------------------------
     def configs(self) -> list[Config]:
