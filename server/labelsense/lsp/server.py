@@ -10,15 +10,17 @@ import asyncio
 import inspect
 import gc
 import logging
+import sys
 import threading
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, BinaryIO, Callable, TypeVar
 from urllib.parse import unquote, urlparse
 
 import orjson
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
+from pygls.io_ import StdinAsyncReader, StdoutWriter
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 from pygls.uris import from_fs_path
@@ -28,6 +30,7 @@ from ..core.session import Analysis, Session
 from .documents import Document, DocumentStore
 from .positions import UTF16
 from .settings import Settings
+from .transport import read_messages
 
 log = logging.getLogger("labelsense")
 T = TypeVar("T")
@@ -119,6 +122,20 @@ class LabelsenseServer(LanguageServer):
         self._disk_lines: dict[Path, tuple[object, list[str]]] = {}
         self._pending: dict[tuple, asyncio.Task] = {}
         self._reported: set[str] = set()
+
+    def _start_io_async(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+        """pygls' stdio server with our read loop (transport.py); pygls is pinned below 3."""
+        self._stop_event = threading.Event()
+        reader = StdinAsyncReader(stdin or sys.stdin.buffer, self.thread_pool)
+        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+        try:
+            asyncio.run(read_messages(self._stop_event, reader, self.protocol, self.report_server_error))
+        except BrokenPipeError:
+            log.error("the client's connection is gone: shutting down")
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            self.shutdown()
 
     # -- paths and text ----------------------------------------------------
     @property
