@@ -267,6 +267,107 @@ def test_clean_merge_without_conflict(repo: Repo) -> None:
     assert len(blame.full_history("k5").changes) == 1
 
 
+def _merge_taking_side(repo: Repo, prepare: Any = None) -> tuple[Path, dict[str, str]]:
+    """k2: cat (import) -> dog on side, fish on main; the merge resolves the conflict with side's dog."""
+    f = repo.write("m.jsonl", rows(*[(f"k{i}", "cat") for i in range(20)]))
+    shas = {"import": repo.commit("import")}
+    repo.git("checkout", "-q", "-b", "side")
+    repo.write("m.jsonl", rows(*[(f"k{i}", "dog" if i == 2 else "cat") for i in range(20)]))
+    shas["side"] = repo.commit("side: k2 dog", BOB)
+    repo.git("checkout", "-q", "main")
+    repo.write("m.jsonl", rows(*[(f"k{i}", "fish" if i in (2, 15) else "cat") for i in range(20)]))
+    shas["main"] = repo.commit("main: k2 fish, k15 fish", EVE)
+    if prepare is not None:
+        prepare(f)
+    repo.day += 1
+    subprocess.run(["git", "merge", "-q", "--no-edit", "side"], cwd=repo.root, capture_output=True,
+                   env=dict(os.environ, GIT_AUTHOR_NAME="M", GIT_AUTHOR_EMAIL="m@x", GIT_COMMITTER_NAME="M", GIT_COMMITTER_EMAIL="m@x"))
+    repo.write("m.jsonl", rows(*[(f"k{i}", "dog" if i == 2 else "fish" if i == 15 else "cat") for i in range(20)]))
+    shas["merge"] = repo.commit("merge side (took side's k2)", ALICE)
+    return f, shas
+
+
+def test_merge_that_takes_one_parents_label_follows_that_parent_only(repo: Repo) -> None:
+    f, shas = _merge_taking_side(repo)
+    blame = LabelBlame(f)
+    assert [c.commit for c in blame.full_history("k2").changes] == [shas["side"], shas["import"]]
+    assert [c.commit for c in blame.full_history("k15").changes] == [shas["main"], shas["import"]]
+    assert blame.last_change("k2").commit == shas["side"]
+    by_key = {r.key: r.commit.sha for r in blame.rows()}
+    assert by_key["k2"] == shas["side"] and by_key["k15"] == shas["main"] and by_key["k0"] == shas["import"]
+
+
+def test_merge_answers_are_the_same_with_a_cold_and_a_warm_cache(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    warm_answers: dict[str, Any] = {}
+
+    def index_before_the_merge(f: Path) -> None:  # the cached graph of main's HEAD is extended after the merge
+        b = LabelBlame(f)
+        list(b.rows())
+        warm_answers["before"] = {k: b.full_history(k).changes for k in ("k2", "k15")}
+
+    f, shas = _merge_taking_side(repo, index_before_the_merge)
+    assert [c.commit for c in warm_answers["before"]["k2"]] == [shas["main"], shas["import"]]
+    _restart(monkeypatch)
+    warm = LabelBlame(f)
+    warm_rows = [(r.key, r.commit.sha) for r in warm.rows()]
+    warm_hist = {f"k{i}": warm.full_history(f"k{i}").changes for i in range(20)}
+    assert warm.store.db.execute("SELECT COUNT(*) FROM logs WHERE path='m.jsonl'").fetchone()[0] == 2  # extended, not read again
+    _restart(monkeypatch)
+    shutil.rmtree(repo.root / ".git" / "labelsense")
+    cold = LabelBlame(f)
+    assert [(r.key, r.commit.sha) for r in cold.rows()] == warm_rows
+    assert {f"k{i}": cold.full_history(f"k{i}").changes for i in range(20)} == warm_hist
+    assert [c.commit for c in warm_hist["k2"]] == [shas["side"], shas["import"]]
+
+
+def test_rename_on_a_merged_branch_keeps_both_branches_history(repo: Repo) -> None:
+    f = repo.write("m.jsonl", rows(*[(f"k{i}", "cat") for i in range(40)]))
+    first = repo.commit("import")
+    repo.write("m.jsonl", rows(*[(f"k{i}", "emu" if i == 1 else "cat") for i in range(40)]))
+    emu = repo.commit("k1 emu (before the branch)")
+    repo.git("checkout", "-q", "-b", "side")
+    repo.git("mv", "m.jsonl", "n.jsonl")
+    repo.commit("side: rename to n.jsonl", BOB)
+    repo.write("n.jsonl", rows(*[(f"k{i}", "emu" if i == 1 else "yak" if i == 30 else "cat") for i in range(40)]))
+    yak = repo.commit("side: k30 yak", BOB)
+    repo.git("checkout", "-q", "main")
+    repo.write("m.jsonl", rows(*[(f"k{i}", "emu" if i == 1 else "dog" if i == 3 else "cat") for i in range(40)]))
+    dog = repo.commit("main: k3 dog", EVE)
+    repo.day += 1
+    repo.git("merge", "-q", "--no-edit", "side")
+    assert not (repo.root / "m.jsonl").exists() and '"k3","image":"img/k3.jpg","label":"dog"' in (repo.root / "n.jsonl").read_text()
+    blame = LabelBlame(repo.root / "n.jsonl")
+    k3 = blame.full_history("k3").changes
+    assert [(c.commit, c.path) for c in k3] == [(dog, "m.jsonl"), (first, "m.jsonl")]
+    assert [c.commit for c in blame.full_history("k30").changes] == [yak, first]
+    assert [c.commit for c in blame.full_history("k1").changes] == [emu, first]
+    assert all(len(blame.full_history(f"k{i}").changes) == 1 for i in (0, 2, 39))  # the rename itself is no change
+    assert {r.key: r.commit.sha for r in blame.rows()}["k3"] == dog
+
+
+def test_rename_and_reformat_in_one_commit_continues_the_history(repo: Repo) -> None:
+    base = [(f"k{i}", "dog" if i == 3 else "cat") for i in range(50)]
+    repo.write("m.jsonl", b"".join(orjson.dumps(r) + b"\n" for r in rows(*[(k, "cat") for k, _ in base])))
+    first = repo.commit("import")
+    repo.write("m.jsonl", b"".join(orjson.dumps(r) + b"\n" for r in rows(*base)))
+    dog = repo.commit("k3 dog", BOB)
+    repo.git("mv", "m.jsonl", "n.jsonl")
+    f = repo.write("n.jsonl", "".join(json.dumps(r, indent=None) + "\n" for r in reversed(rows(*base))))  # below git's similarity
+    repo.commit("rename + reformat + re-sort", EVE)
+    assert "R" not in repo.git("show", "--format=", "--name-status", "-M", "HEAD")  # git sees a delete and an add
+    blame = LabelBlame(f)
+    assert [(c.commit, c.path) for c in blame.full_history("k3").changes] == [(dog, "m.jsonl"), (first, "m.jsonl")]
+    assert [c.commit for c in blame.full_history("k7").changes] == [first]
+    assert {r.commit.sha for r in blame.rows()} == {first, dog}
+    other = repo.write("other.jsonl", rows(("zz", "cat")))  # an unrelated manifest added beside a deletion is not a rename
+    repo.commit("add other")
+    repo.git("rm", "-q", "n.jsonl")
+    (repo.root / "elsewhere.jsonl").write_text(json.dumps({"id": "q", "label": "x"}) + "\n")
+    repo.commit("swap files", BOB)
+    assert [c.summary for c in LabelBlame(repo.root / "elsewhere.jsonl").full_history("q").changes] == ["swap files"]
+    assert [c.summary for c in LabelBlame(other).full_history("zz").changes] == ["add other"]
+
+
 def test_uncommitted_working_tree_and_unsaved_buffer(repo: Repo) -> None:
     f = repo.write("m.jsonl", rows(("a", "cat"), ("b", "dog")))
     first = repo.commit("import")
@@ -493,6 +594,64 @@ def test_corrupt_cache_is_rebuilt(repo: Repo, monkeypatch: pytest.MonkeyPatch) -
     assert summary(LabelBlame(f), "a") == [("import", "Alice Smith", "(none)", "cat")]
 
 
+def test_corrupt_pages_in_a_working_cache_are_rebuilt(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlite3
+
+    f = repo.write("m.jsonl", rows(("a", "cat")))
+    repo.commit("import")
+    repo.write("m.jsonl", rows(("a", "dog")))
+    repo.commit("a: dog", BOB)
+    expected = summary(LabelBlame(f), "a")
+    _restart(monkeypatch)
+    cache = repo.root / ".git" / "labelsense" / "blame.sqlite"
+    db = sqlite3.connect(cache)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    root = dict(db.execute("SELECT name, rootpage FROM sqlite_master").fetchall())["events"]
+    page = db.execute("PRAGMA page_size").fetchone()[0]
+    db.close()
+    data = bytearray(cache.read_bytes())
+    data[page * (root - 1) : page * root] = random.Random(4).randbytes(page)  # the events table is garbage now
+    cache.write_bytes(bytes(data))
+    for _ in range(2):  # the answer is right the first time, and the cache works again afterwards
+        assert summary(LabelBlame(f), "a") == expected
+        _restart(monkeypatch)
+    assert sqlite3.connect(cache).execute("PRAGMA quick_check").fetchone()[0] == "ok"
+    result = run_cli("blame", str(f), "--key", "a", cwd=repo.root)
+    assert result.returncode == 0 and "Traceback" not in result.stderr
+
+
+def test_a_locked_cache_is_never_taken_for_a_corrupt_one(repo: Repo, tmp_path: Path) -> None:
+    import sqlite3
+
+    assert blamecache.is_busy(sqlite3.OperationalError("database is locked"))
+    assert not blamecache.is_corrupt(sqlite3.OperationalError("database is locked"))
+    assert not blamecache.is_corrupt(sqlite3.OperationalError("database table is locked"))
+    assert blamecache.is_corrupt(sqlite3.DatabaseError("database disk image is malformed"))
+    assert blamecache.is_corrupt(sqlite3.DatabaseError("file is not a database"))
+    store = blamecache.Store(tmp_path / "live.sqlite")
+    store.save_log("m.jsonl", "h", "s", [])
+    generation = store.generation
+
+    def locked(db: Any) -> Any:
+        raise sqlite3.OperationalError("database is locked")
+
+    with pytest.raises(BlameError) as err:
+        store._run(locked)
+    assert err.value.kind == "cache" and "locked" in err.value.message
+    assert store.generation == generation and store.path == tmp_path / "live.sqlite"
+    assert store.load_log("m.jsonl", "h", "s") == []  # the file and its data are still there
+    calls = []
+
+    def corrupt_once(db: Any) -> Any:
+        calls.append(db)
+        if len(calls) == 1:
+            raise sqlite3.DatabaseError("database disk image is malformed")
+        return "ok"
+
+    assert store._run(corrupt_once) == "ok" and store.generation == generation + 1
+    assert store.load_log("m.jsonl", "h", "s") == []  # quick_check said the file is fine: it was kept
+
+
 def test_first_answer_needs_only_the_newest_versions(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
     f = repo.write("m.jsonl", rows(*[(f"k{i}", "cat") for i in range(30)]))
     repo.commit("import")
@@ -505,6 +664,19 @@ def test_first_answer_needs_only_the_newest_versions(repo: Repo, monkeypatch: py
     assert not blame.snapshot().complete and blame.snapshot().done <= 2
     assert blame.last_change("k0").summary == "change 0"
     assert blame.full_history("k0").complete
+
+
+def test_head_copy_from_the_work_tree_is_checked_by_blob_id(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    f = repo.write("m.jsonl", rows(("a", "cat"), ("b", "cow")))
+    first = repo.commit("import")
+    repo.write("m.jsonl", rows(("a", "dog"), ("b", "cow")))
+    second = repo.commit("a: dog", BOB)
+    repo.write("m.jsonl", rows(("a", "emu"), ("b", "cow")))  # same size as HEAD's version, not HEAD's version
+    blame = LabelBlame(f)
+    monkeypatch.setattr(blame.repo, "clean", lambda *a: True)  # as if a filter or a racing write fooled git's stat cache
+    history = blame.full_history("a").changes
+    assert [(c.commit, labels_text(c.previous), labels_text(c.labels)) for c in history] == [
+        (second, "cat", "dog"), (first, "(none)", "cat")]
 
 
 def test_packed_repository_gives_the_same_history(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -657,3 +829,66 @@ def test_cli_numeric_key(repo: Repo) -> None:
     result = run_cli("blame", str(f), "--key", "7", "--format", "json", cwd=repo.root)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["key"] == 7
+
+
+
+def test_keys_beyond_64_bits(repo: Repo) -> None:
+    big = 123456789012345678901234567890
+    f = repo.write("m.jsonl", f'{{"id":{big},"label":"cat"}}\n{{"id":7,"label":"cat"}}\n')
+    first = repo.commit("import")
+    repo.write("m.jsonl", f'{{"id":{big},"label":"dog"}}\n{{"id":7,"label":"cat"}}\n')
+    second = repo.commit("big: dog", BOB)
+    blame = LabelBlame(f)
+    assert [c.commit for c in blame.full_history(big).changes] == [second, first]
+    assert blame.full_history(float(big)).changes == ()  # an integer key is not a float key
+    assert blame.key_at(0) == big and type(blame.key_at(0)) is int
+    assert blame_mod.row_key(f'{{"id":{big},"label":"dog"}}', blame.spec) == big
+    assert blame_mod.key_text(big) == str(big) and blame_mod.key_json(big) == "\0" + str(big)
+    for args in (["--key", str(big)], ["--line", "1"]):
+        result = run_cli("blame", str(f), *args, cwd=repo.root)
+        assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+        assert result.stdout.splitlines()[0] == f"m.jsonl: key {big} — 2 label changes"
+        result = run_cli("blame", str(f), *args, "--format", "json", cwd=repo.root)
+        assert result.returncode == 0 and json.loads(result.stdout)["key"] == big
+    result = run_cli("blame", str(f), cwd=repo.root)
+    assert result.returncode == 0 and result.stdout.splitlines()[0].endswith(f"1) {big} dog"), result.stderr
+    result = run_cli("blame", str(f), "--format", "json", cwd=repo.root)
+    assert result.returncode == 0 and json.loads(result.stdout.splitlines()[0])["key"] == big
+
+
+def test_cli_refuses_files_that_are_not_manifests(repo: Repo) -> None:
+    _cli_repo(repo)
+    for name in ("README.md", "taxonomy.yaml"):
+        repo.write(name, "# hi\n")
+    repo.commit("docs")
+    for name in ("README.md", "taxonomy.yaml"):
+        result = run_cli("blame", name, cwd=repo.root)
+        assert result.returncode == 2 and "not a JSONL/Parquet manifest" in result.stderr and name in result.stderr, result.stderr
+
+
+def test_cli_text_output_escapes_control_characters(repo: Repo) -> None:
+    evil = ("Mallory \x1b[31mRED\x1b[0m", "m@example.com")
+    f = repo.write("m.jsonl", [{"id": "k\x1b]0;title\x07", "label": "cat"}, {"id": "b", "label": "\x1b[2Jwipe\u202e"}])
+    repo.commit("import \x1b[1mbold", evil)
+    for args in ([], ["--key", "b"], ["--line", "1"]):
+        result = run_cli("blame", str(f), *args, cwd=repo.root)
+        assert result.returncode == 0, result.stderr
+        assert not any(c in result.stdout for c in "\x1b\x07\u202e"), result.stdout
+        assert "\\x1b" in result.stdout
+    result = run_cli("blame", str(f), "--key", "b", "--format", "json", cwd=repo.root)
+    assert json.loads(result.stdout)["history"][0]["labels"] == [["\x1b[2Jwipe\u202e"]]  # JSON keeps the text (escaped by JSON)
+
+
+def test_key_with_a_lone_surrogate_escape(repo: Repo) -> None:
+    f = repo.write("m.jsonl", '{"id":"\\ud800x","label":"cat"}\n{"id":"b","label":"cat"}\n')
+    first = repo.commit("import")
+    repo.write("m.jsonl", '{"id":"\\ud800x","label":"dog"}\n{"id":"b","label":"cat"}\n')
+    second = repo.commit("dog", BOB)
+    blame = LabelBlame(f)
+    assert blame.key_at(0) == "\ud800x" and blame_mod.row_key('{"id":"\\ud800x","label":"dog"}', blame.spec) == "\ud800x"
+    assert [c.commit for c in blame.full_history("\ud800x").changes] == [second, first]
+    assert [r.commit.sha for r in blame.rows()] == [second, first]
+    for args in (["--line", "1"], [], ["--line", "1", "--format", "json"]):
+        result = run_cli("blame", str(f), *args, cwd=repo.root)
+        assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+        assert "\\ud800x" in result.stdout

@@ -95,6 +95,25 @@ async def test_hover_on_an_unsaved_edit_says_not_committed_yet(client, workspace
     assert "Bob Jones" in await _hover(client, uri, 1)  # other rows keep their commits
 
 
+
+async def test_hover_on_a_saved_edit_says_uncommitted_in_the_working_tree(client, workspace: Path) -> None:
+    train = workspace / "data" / "train.jsonl"
+    uri = open_doc(client, train)
+    line = '{"id": "z1", "label": "cat"}'
+    start = line.index('"cat"')
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        types.VersionedTextDocumentIdentifier(version=2, uri=uri),
+        [types.TextDocumentContentChangePartial(range=types.Range(types.Position(0, start), types.Position(0, start + 5)), text='"tiger"')]))
+    text = await _hover(client, uri, 0)
+    assert "unsaved changes in the editor" in text
+    train.write_text(_jsonl([("z1", "tiger"), ("z2", "lynx"), ("z3", "wolf")]))  # the editor saves the buffer
+    client.text_document_did_save(types.DidSaveTextDocumentParams(types.TextDocumentIdentifier(uri)))
+    text = await _hover(client, uri, 0)
+    assert "not committed yet" in text and "uncommitted changes in the working tree" in text and "cat → tiger" in text
+    assert "unsaved" not in text
+    assert "Bob Jones" in await _hover(client, uri, 1)
+
+
 async def test_label_history_command(client, workspace: Path) -> None:
     uri = open_doc(client, workspace / "data" / "train.jsonl")
     result = await client.workspace_execute_command_async(types.ExecuteCommandParams(command="labelsense.labelHistory", arguments=[uri, 1]))

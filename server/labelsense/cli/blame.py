@@ -3,20 +3,29 @@
 With a key or a line: the label history of that sample, newest first. Without:
 one line per row, like `git blame` — short commit, author, date, line number,
 key and labels — printed as it goes (JSON Lines with `--format json`).
+
+Text output never carries raw control characters from the dataset or from git
+(an author name or a label holding an ANSI escape): they are printed escaped.
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
 from typing import Any, Iterator
 
+import msgspec
 import orjson
 
-from ..core.blame import BlameError, Change, History, LabelBlame, RowBlame, labels_text
+from ..core.blame import NOT_COMMITTED, BlameError, Change, History, LabelBlame, RowBlame, key_text, labels_text
+from ..core.paths import MANIFEST_SUFFIXES
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")  # and lone surrogates
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -34,6 +43,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         if not path.is_file():
             raise BlameError(path, "unreadable", "no such file")
+        if path.suffix.lower() not in MANIFEST_SUFFIXES:
+            raise BlameError(path, "not-a-manifest", "not a JSONL/Parquet manifest (label history is kept for "
+                                                     f"{', '.join(sorted(MANIFEST_SUFFIXES))} files)")
         blame = LabelBlame(path)
         show = not args.no_progress and args.format == "text" and sys.stderr.isatty()
         with _progress(show) as progress:
@@ -72,10 +84,10 @@ def _resolve_key(blame: LabelBlame, text: str, progress: Any) -> Any:
     """`--key 42` means the string "42" or the number 42, whichever the file uses."""
     candidates: list[Any] = [text]
     try:
-        number = orjson.loads(text)
+        number = msgspec.json.decode(text.encode("utf-8", "surrogatepass"))  # as rows are read: 2**70 stays an integer
         if isinstance(number, (int, float)) and not isinstance(number, bool):
             candidates.append(number)
-    except orjson.JSONDecodeError:
+    except msgspec.DecodeError:
         pass
     if len(candidates) == 1:
         return text
@@ -89,6 +101,21 @@ def _resolve_key(blame: LabelBlame, text: str, progress: Any) -> Any:
     return text
 
 
+def safe(text: str) -> str:
+    """`text` with control characters (ANSI escapes, bidi overrides...) and lone surrogates shown as escapes, not sent to the terminal."""
+    if _CONTROL.search(text) is None:
+        return text
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text)
+
+
+def dumps(obj: Any, indent: bool = False) -> str:
+    """JSON text of `obj`, also for integers beyond 64 bits (which orjson refuses)."""
+    try:
+        return orjson.dumps(obj, option=orjson.OPT_INDENT_2 if indent else 0, default=str).decode()
+    except TypeError:
+        return json.dumps(obj, indent=2 if indent else None, separators=None if indent else (",", ":"), default=str)  # \uXXXX escapes
+
+
 def _print(text: str) -> None:
     sys.stdout.write(text + ("\n" if text and not text.endswith("\n") else ""))
     sys.stdout.flush()
@@ -100,7 +127,7 @@ def _when(change: Change) -> str:
 
 def _history_text(history: History) -> str:
     n = len(history.changes)
-    head = f"{history.path}: key {orjson.dumps(history.key).decode()} — {n} label change{'s' if n != 1 else ''}"
+    head = f"{history.path}: key {key_text(history.key)} — {n} label change{'s' if n != 1 else ''}"
     if not history.complete:
         head += " (history still being indexed)"
     out = [head]
@@ -110,11 +137,11 @@ def _history_text(history: History) -> str:
         note = {"added": "  (row added)", "removed": "  (row removed)"}.get(c.kind, "")
         moved = f"  [{c.path}]" if c.path != history.path else ""
         out.append(f"    {labels_text(c.previous)} → {labels_text(c.labels)}{note}{moved}")
-    return "\n".join(out)
+    return "\n".join(safe(line) for line in out)
 
 
 def _history_json(history: History) -> str:
-    return orjson.dumps(history.to_json(), option=orjson.OPT_INDENT_2, default=str).decode()
+    return dumps(history.to_json(), indent=True)
 
 
 def _rows(blame: LabelBlame, fmt: str, progress: Any) -> int:
@@ -123,7 +150,7 @@ def _rows(blame: LabelBlame, fmt: str, progress: Any) -> int:
     if first is None:
         return 0
     authors = {c.author for c in blame.snapshot().commits}
-    width = max([len(a) for a in authors] + [len("Not Committed Yet")])
+    width = max([len(safe(a)) for a in authors] + [len(NOT_COMMITTED)])
     digits = len(str(max(blame.line_count(), 1)))
     out = sys.stdout
     buffer: list[str] = []
@@ -146,24 +173,24 @@ def _chain(first: RowBlame, rest: Iterator[RowBlame]) -> Iterator[RowBlame]:
 
 def _row_text(row: RowBlame, width: int, digits: int) -> str:
     labels = labels_text((row.labels,))
-    key = orjson.dumps(row.key, default=str).decode() if row.key is not None else "(no key)"
+    key = key_text(row.key) if row.key is not None else "(no key)"
     if row.uncommitted:
         when = time.strftime("%Y-%m-%d")
-        return f"00000000 ({'Not Committed Yet':<{width}} {when} {row.line + 1:>{digits}}) {key} {labels}"
+        return safe(f"00000000 ({NOT_COMMITTED:<{width}} {when} {row.line + 1:>{digits}}) {key} {labels}")
     if row.commit is None:
-        return f"{'':8} ({'':<{width}} {'':10} {row.line + 1:>{digits}}) {key}" + (f" {labels}" if row.key is not None else "")
+        return safe(f"{'':8} ({'':<{width}} {'':10} {row.line + 1:>{digits}}) {key}" + (f" {labels}" if row.key is not None else ""))
     c = row.commit
-    return f"{c.sha[:8]} ({c.author:<{width}} {c.date[:10]} {row.line + 1:>{digits}}) {key} {labels}"
+    return safe(f"{c.sha[:8]} ({safe(c.author):<{width}} {c.date[:10]} {row.line + 1:>{digits}}) {key} {labels}")
 
 
 def _row_json(row: RowBlame) -> str:
     c = row.commit
-    return orjson.dumps({
+    return dumps({
         "line": row.line + 1, "key": row.key, "labels": list(row.labels) if row.labels is not None else None,
         "commit": c.sha if c else None, "committed": not row.uncommitted and c is not None,
-        "author": c.author if c else ("Not Committed Yet" if row.uncommitted else None),
+        "author": c.author if c else (NOT_COMMITTED if row.uncommitted else None),
         "email": c.email if c else None, "date": c.date if c else None, "summary": c.summary if c else None,
-    }, default=str).decode()
+    })
 
 
 @contextlib.contextmanager

@@ -1,27 +1,37 @@
 """Label blame: who set a sample's label, when, in which commit, and what it was before.
 
-History is kept per *sample key*, not per line. For every commit that changed
-the manifest, the two versions of the file (blob ids from `git log --follow
---raw`) are compared by key: the lines that differ are found with a memcmp walk
-(`linediff`), only those lines are parsed (msgspec, key and label fields only),
-and the result is, per key, the labels its rows lost and gained. Keys whose
-rows only moved, were reformatted or had other fields edited cancel out, so a
-reformat, a re-sort or reordered object keys is never blamed. Parquet versions
-are compared by key on two columns read with pyarrow.
+History is kept per *sample key*, not per line. The file's commits form a graph
+(`git log --parents` over every name the file had; see `gitrepo.resolve`):
+renames are followed on every branch, and a file added in the same commit that
+deleted a manifest of the same kind sharing most of its keys continues that
+file's history (a rename git missed because the rows were also reformatted).
+For every version pair in the graph (blob ids from `--raw`) the two versions
+are compared by key: the lines that differ are found with a memcmp walk
+(`linediff`), only those lines are parsed (msgspec, key and label fields
+only), and the result is, per key, the labels its rows lost and gained. Keys
+whose rows only moved, were reformatted or had other fields edited cancel out,
+so a reformat, a re-sort or reordered object keys is never blamed. Parquet
+versions are compared by key on two columns read with pyarrow.
 
 A version pair is compared once, ever: deltas are stored in a sqlite cache
 keyed by blob ids (see `blamecache`), and commits are indexed newest first, so
 the latest change of a recently edited row is known after a few versions, long
-before the whole history is. Merges count a change only when it differs from
-every parent (otherwise the branch commit that made it is blamed). Edits in
-the working tree or an unsaved editor buffer are compared with HEAD's version
-and reported as "not committed yet".
+before the whole history is. A key's history is found by walking the graph
+from the newest commit, like `git blame` passes lines to parents: at a merge
+whose labels for the key equal one parent's, only that parent's history is
+followed (the branch commit that made the change is blamed); a merge that
+differs from every parent made the change itself (a resolved conflict) and all
+its parents are followed. The walk depends on the graph only, never on the
+order commits were listed in, so a cold and a warm cache give the same answer.
+Edits in the working tree or an unsaved editor buffer are compared with HEAD's
+version and reported as "not committed yet".
 
 Not a repository, an untracked file, a shallow clone, no `git`: `BlameError`
 with a message, never a crash.
 """
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time as _time
@@ -34,18 +44,22 @@ import msgspec
 import orjson
 
 from . import paths
-from .blamecache import Store
+from .blamecache import Store, stored_key
 from .config import DatasetConfig, default_config, find_config, load_config
 from .gcpause import paused_gc
-from .gitrepo import BlameError, Commit, FileDiff, Repo, blob_id
+from .gitrepo import BlameError, Commit, FileDiff, RawCommit, Repo, blob_id, resolve
 from .jsonl import detect_fields
 from .linediff import changed_lines
 from .manifest import label_tuple
 from .types import ConfigError
 
-__all__ = ["BlameError", "Change", "History", "LabelBlame", "RowBlame", "blame_for", "labels_text", "row_key", "dataset_spec_for"]
+__all__ = ["BlameError", "Change", "History", "LabelBlame", "NOT_COMMITTED", "RowBlame", "blame_for", "key_text", "labels_text", "row_key",
+           "dataset_spec_for"]
 
-ALGORITHM = "1"  # part of the cache key: bump when deltas are computed differently
+ALGORITHM = "2"  # part of the cache key: bump when deltas are computed differently
+LOG_VERSION = "graph1"  # part of the key of cached commit lists: bump when they are built differently
+MAX_NAMES = 64  # renames followed, at most
+SAME_FILE = 0.5  # share of keys an added manifest must have in common with a deleted one to continue its history
 NOT_COMMITTED = "Not Committed Yet"
 DETECT_LINES = 200
 BOM = b"\xef\xbb\xbf"
@@ -126,17 +140,34 @@ def labels_text(entries: tuple[Entry, ...]) -> str:
 
 
 # -- rows --------------------------------------------------------------------
+def key_text(value: Any) -> str:
+    """A key (or any JSON value) as compact JSON text; never fails: integers beyond 64 bits
+    and other values orjson refuses go through the standard library."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:
+        return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
 def key_json(value: Any) -> str | None:
     """A key as text that tells types apart: a string is itself; any other value is NUL + its
     canonical JSON (`42` and `"42"` are different samples)."""
     if value is None:
         return None
     if type(value) is str:
-        return value if not value.startswith("\0") else "\0" + orjson.dumps(value).decode()
+        return value if not value.startswith("\0") else "\0" + key_text(value)
+    return "\0" + key_text(value)
+
+
+def _lenient(line: bytes) -> Any:
+    """A line msgspec refused, decoded by the standard library when it may only be a lone surrogate
+    escape (`"\\ud800"`, valid JSON text that is not valid Unicode); else None."""
+    if b"\\u" not in line:
+        return None
     try:
-        return "\0" + orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
-    except TypeError:
-        return "\0" + orjson.dumps(str(value)).decode()
+        return json.loads(line)
+    except (ValueError, RecursionError):
+        return None
 
 
 def _entry(value: Any) -> Entry:
@@ -169,12 +200,13 @@ class _Rows:
             try:
                 r = self._dec.decode(line)
             except msgspec.DecodeError:
-                return None
+                obj = _lenient(line)
+                return (obj.get(self.key_field), obj.get(self.label_field)) if type(obj) is dict else None
             return r.k, r.l
         try:
-            obj = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            return None
+            obj = msgspec.json.decode(line)
+        except msgspec.DecodeError:
+            obj = _lenient(line)
         if type(obj) is not dict:
             return None
         return obj.get(self.key_field) if self.key_field else None, obj.get(self.label_field) if self.label_field else None
@@ -195,11 +227,14 @@ class _Rows:
                 try:
                     r = dec(line)
                 except error:
-                    if not line.startswith(BOM):
-                        continue
                     try:
-                        r = dec(line[3:])
+                        r = dec(line[3:]) if line.startswith(BOM) else None
                     except error:
+                        r = None
+                    if r is None:
+                        got = self.decode(line)  # a lone surrogate escape, perhaps
+                        if got is not None and got[0] is not None:
+                            append((key_json(got[0]), _entry(got[1])))
                         continue
                 k, lab = r.k, r.l
                 if k is None:
@@ -231,11 +266,14 @@ def jsonl_fields(data: bytes, spec: DatasetConfig) -> tuple[str | None, str | No
 
 
 def row_key(text: str | bytes, spec: DatasetConfig) -> Any:
-    """The key value of one JSONL row (None when the line is not an object with a key)."""
+    """The key value of one JSONL row (None when the line is not an object with a key), decoded
+    as the index decodes rows (an integer beyond 64 bits stays an integer)."""
+    if isinstance(text, str):
+        text = text.encode("utf-8", "surrogatepass")
     try:
-        obj = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return None
+        obj = msgspec.json.decode(text.removeprefix(BOM))
+    except msgspec.DecodeError:
+        obj = _lenient(text.removeprefix(BOM))
     if type(obj) is not dict:
         return None
     return obj.get(detect_fields([obj], spec)["key"])
@@ -355,6 +393,9 @@ class _Snapshot:
     pair_ids: dict[tuple[str, str], int] = field(default_factory=dict)
     by_pair: dict[int, list[int]] = field(default_factory=dict)
     done: int = 0  # commits[:done] are indexed
+    generation: int = 0  # the cache's generation the pair ids belong to (it changes when a corrupt cache is rebuilt)
+    index: dict[str, int] = field(default_factory=dict)  # commit id -> position in `commits`
+    merges: bool = False  # whether any commit has several parents (else the history is one line)
 
     @property
     def complete(self) -> bool:
@@ -366,6 +407,31 @@ def _pair(d: FileDiff) -> tuple[str, str] | None:
     if d.old == d.new:
         return None
     return (d.old or "", d.new or "")
+
+
+def _added(d: FileDiff) -> bool:
+    """Whether the diff adds the file (no version before it in that parent)."""
+    return d.old is None and d.new is not None and d.status[:1] == "A"
+
+
+def _head_blob(commits: list[Commit]) -> str | None:
+    """The file's blob in the newest commit of the graph (through commits that left it alone)."""
+    by_sha = {c.sha: c for c in commits}
+    c = commits[0] if commits else None
+    seen = set()
+    while c is not None and c.sha not in seen:
+        seen.add(c.sha)
+        d = c.diffs[0] if c.diffs else None
+        if d is None:
+            return None
+        if d.status != "=" or d.new is not None:
+            return d.new
+        c = by_sha.get(c.parents[0]) if c.parents else None
+    return None
+
+
+class _StaleCopy(Exception):
+    """The work tree's copy of HEAD's version turned out to differ from it."""
 
 
 class _BlobCache:
@@ -431,12 +497,13 @@ class LabelBlame:
     def snapshot(self) -> _Snapshot:
         """The commits of the file at the current HEAD (re-read only when HEAD moved)."""
         stamp = self.repo.head_stamp()
+        generation = self.store.generation
         with self._state:
-            if self._snap is not None and stamp == self._stamp:
+            if self._snap is not None and stamp == self._stamp and self._snap.generation == generation:
                 return self._snap
         head = self.repo.head(str(self.path))
         with self._state:
-            if self._snap is not None and self._snap.head == head:
+            if self._snap is not None and self._snap.head == head and self._snap.generation == generation:
                 self._stamp = stamp
                 return self._snap
         snap = self._load(head)
@@ -447,17 +514,20 @@ class LabelBlame:
         return snap
 
     def _load(self, head: str | None) -> _Snapshot:
+        generation = self.store.generation
         commits: list[Commit] = []
         if head is not None:
-            cached = self.store.load_log(self.rel, head, self.sig)
+            cached = self.store.load_log(self.rel, head, self._log_sig)
             commits = cached if cached is not None else self._log(head)
             if cached is None:
-                self.store.save_log(self.rel, head, self.sig, commits)
-        head_blob = commits[0].diffs[0].new if commits and commits[0].diffs else None
+                self.store.save_log(self.rel, head, self._log_sig, commits)
+        head_blob = _head_blob(commits)
         if head_blob is None and not self.repo.in_index(self.rel, self.path):
             raise BlameError(self.path, "untracked", "the file is not tracked by git (untracked or ignored), so it has no label history yet; "
                                                      "commit it first")
-        snap = _Snapshot(head, head_blob, commits)
+        snap = _Snapshot(head, head_blob, commits, generation=generation)
+        snap.index = {c.sha: i for i, c in enumerate(commits)}
+        snap.merges = any(len(c.parents) > 1 for c in commits)
         wanted = {p for c in commits for d in c.diffs if (p := _pair(d))}
         snap.pair_ids = self.store.pair_ids(wanted, self.sig)
         for i, c in enumerate(commits):
@@ -468,16 +538,99 @@ class LabelBlame:
         snap.done = next((i for i, c in enumerate(commits) if any((p := _pair(d)) and p not in snap.pair_ids for d in c.diffs)), len(commits))
         return snap
 
+    @property
+    def _log_sig(self) -> str:
+        return self.sig + "|" + LOG_VERSION
+
     def _log(self, head: str) -> list[Commit]:
-        """The file's commits at `head`: extends a cached list for an older HEAD when it can."""
-        for old_head, old_commits in self.store.recent_logs(self.rel, self.sig):
-            if old_head == head or not self.repo.is_ancestor(old_head, head, self.path):
+        """The file's history graph at `head`: extends a cached one for an older HEAD when it can."""
+        for old_head, old in self.store.recent_logs(self.rel, self._log_sig):
+            if old_head == head or not old or not self.repo.is_ancestor(old_head, head, self.path):
                 continue
-            new = self.repo.log(self.rel, self.path, head, exclude=old_head)
-            if any(d.status[:1] in ("R", "C") for c in new for d in c.diffs):
-                break  # renamed since: the old list was another path's history
-            return new + [c for c in old_commits if c.sha not in {n.sha for n in new}]
-        return self.repo.log(self.rel, self.path, head)
+            names = {self.rel} | {n for c in old for d in c.diffs for n in (d.path, d.old_path)}
+            raw = self.repo.log(names, self.path, head, exclude=old_head)
+            known, new = {c.sha for c in old}, {c.sha for c in raw}
+            fitted = []
+            for c in raw:
+                # a parent from before old_head is a commit of the cached graph; old_head itself stands for its newest commit
+                parents = tuple(p if p in known or p in new else old[0].sha if p == old_head else "" for p in c.parents)
+                if "" in parents:
+                    break
+                fitted.append(RawCommit(c.sha, parents, c.author, c.email, c.time, c.date, c.summary, c.sections))
+            else:
+                commits = resolve(fitted, self.rel, known=old)
+                if commits is not None and not any(_added(d) for c in commits if c.sha in new for d in c.diffs):
+                    return commits
+            break  # new renames, files added, or commits the cached graph cannot hold: read the whole history
+        return self._full_log(head)
+
+    def _full_log(self, head: str) -> list[Commit]:
+        """The file's history graph at `head`, following it through every name it had: git's renames
+        (on any branch) and, where the file was added, a manifest deleted in the same commit whose
+        keys it mostly shares (a rename git missed because the rows were reformatted too)."""
+        names = {self.rel}
+        pairing: dict[tuple[str, str], str] = {}
+        checked: set[tuple[str, str]] = set()
+        raw = self.repo.log(names, self.path, head)
+        while True:
+            commits = resolve(raw, self.rel, pairing) or []
+            relog = reresolve = False
+            for c in commits:
+                for d in c.diffs:
+                    if not _added(d) or (c.sha, d.path) in checked:
+                        continue
+                    checked.add((c.sha, d.path))
+                    source = self._origin(c.sha, d.path, d.new)
+                    if source is None:
+                        continue
+                    pairing[(c.sha, d.path)] = source
+                    reresolve = True
+                    if source not in names and len(names) < MAX_NAMES:
+                        names.add(source)
+                        relog = True
+            if relog:
+                raw = self.repo.log(names, self.path, head)
+            elif not reresolve:
+                return commits
+
+    def _origin(self, sha: str, path: str, blob: str | None) -> str | None:
+        """The file that `path`, added in commit `sha`, continues: git's rename (whole-tree rename
+        detection), or a manifest of the same kind deleted there that shares most of its keys."""
+        suffix = Path(path).suffix.lower()
+        best: tuple[float, str] | None = None
+        new_keys: set[str] | None = None
+        for parent in self.repo.parents(sha, self.path):
+            diffs = self.repo.diff_tree(parent, sha, self.path)
+            renamed = next((d.old_path for d in diffs if d.status[:1] == "R" and d.path == path and d.old_path != path), None)
+            if renamed is not None:
+                return renamed
+            for d in diffs:
+                if d.status[:1] != "D" or d.old is None or d.path == path:
+                    continue
+                if paths.MANIFEST_SUFFIXES.get(Path(d.path).suffix.lower()) != paths.MANIFEST_SUFFIXES.get(suffix, "jsonl"):
+                    continue
+                if new_keys is None:
+                    new_keys = self._keys(blob)
+                    if not new_keys:
+                        return None
+                old_keys = self._keys(d.old)
+                share = len(new_keys & old_keys) / max(1, min(len(new_keys), len(old_keys)))
+                if share >= SAME_FILE and (best is None or share > best[0]):
+                    best = (share, d.path)
+            if best is not None:
+                return best[1]
+        return None
+
+    def _keys(self, blob: str | None) -> set[str]:
+        try:
+            data = self._read_blob(blob or "")
+        except BlameError:
+            return set()
+        if not data or data.startswith(LFS):
+            return set()
+        if self.kind == "parquet":
+            return {k for k, _ in parquet_rows(data, self.spec)}
+        return {k for k, _ in _Rows(*jsonl_fields(data, self.spec)).pairs(data.split(b"\n"))}
 
     # -- comparing versions ---------------------------------------------
     def _delta(self, old: bytes, new: bytes) -> Delta:
@@ -488,26 +641,37 @@ class LabelBlame:
             return parquet_delta(old, new, self.spec)
         return jsonl_delta(old, new, self.spec)
 
-    def _head_copy(self, snap: _Snapshot) -> dict[str, bytes]:
-        """HEAD's version from the work tree when it is known to be the same (cheaper than asking git)."""
+    def _head_copy(self, snap: _Snapshot) -> tuple[dict[str, bytes], Callable[[], bool] | None]:
+        """HEAD's version from the work tree when git says it is the same (cheaper than asking git
+        for it), and a check to call before using it: git's stat cache can be fooled (a clean/smudge
+        or end-of-line filter, a write since), so only the blob's own id proves it is HEAD's version.
+        The id is computed in a thread (hashlib releases the GIL) while git inflates older versions."""
         if snap.head_blob is None:
-            return {}
-        if snap.head_blob in self._seed:
-            return {snap.head_blob: self._seed[snap.head_blob]}
+            return {}, None
+        if snap.head_blob in self._seed:  # read and checked by `uncommitted`
+            return {snap.head_blob: self._seed[snap.head_blob]}, None
         try:
             st = self.path.stat()
         except OSError:
-            return {}
+            return {}, None
         stamp = ("disk", st.st_mtime_ns, st.st_size, st.st_ino)
         with self._state:
             known = self._uncommitted.get((snap.head_blob, stamp))
         if known is None or known or not self._clean.get(stamp):
-            return {}
+            return {}, None
         try:
             data = self.path.read_bytes()
         except OSError:
-            return {}
-        return {snap.head_blob: data} if len(data) == st.st_size else {}
+            return {}, None
+        found: list[str] = []
+        thread = threading.Thread(target=lambda: found.append(blob_id(data, self.repo.object_format)), name="labelsense-blob-id", daemon=True)
+        thread.start()
+
+        def same() -> bool:
+            thread.join()
+            return bool(found) and found[0] == snap.head_blob
+
+        return {snap.head_blob: data}, same
 
     def _read_blob(self, sha: str) -> bytes:
         if not sha:
@@ -525,57 +689,68 @@ class LabelBlame:
         """Index commits newest first until `stop(snapshot, index)` holds or every commit is indexed.
         Returns whether the index is complete."""
         with self._build:
-            snap = self.snapshot()
-            if snap.complete:
-                return True
-            todo = range(snap.done, len(snap.commits))
-            needed: list[tuple[str, str]] = []
-            seen = set(snap.pair_ids)
-            for i in todo:
-                for d in snap.commits[i].diffs:
-                    p = _pair(d)
-                    if p is not None and p not in seen:
-                        seen.add(p)
-                        needed.append(p)
-            commits_of: dict[tuple[str, str], list[int]] = {}
-            for j, c in enumerate(snap.commits):
-                for d in c.diffs:
-                    if (p := _pair(d)) is not None and p not in snap.pair_ids:
-                        commits_of.setdefault(p, []).append(j)
-            cache = _BlobCache(self._head_copy(snap))
-            fetch = cache.plan(needed)
-            total = len(snap.commits)
             try:
-                with self.repo.blobs(fetch, self.path, ahead=1, workers=min(BLOB_WORKERS, os.cpu_count() or 1)) as stream:
-                    it = iter(stream)
-                    for i in todo:
-                        for d in snap.commits[i].diffs:
-                            p = _pair(d)
-                            if p is None or p in snap.pair_ids:
-                                continue
-                            new = cache.get(p[1], it)
-                            old = cache.get(p[0], it)
-                            with paused_gc():  # millions of short-lived rows: collections would only rescan them
-                                delta = self._delta(old, new)
-                                pid = self.store.add_pair(p[0], p[1], self.sig, delta)
-                                del delta
-                            with self._state:
-                                snap.pair_ids[p] = pid
-                                snap.by_pair.setdefault(pid, []).extend(commits_of.get(p, ()))
+                return self._advance(stop, progress, copy=True)
+            except _StaleCopy:  # the work tree's copy was not HEAD's version after all: ask git for it
+                return self._advance(stop, progress, copy=False)
+
+    def _advance(self, stop: Callable[[_Snapshot, int], bool] | None, progress: Callable[[int, int, str], None] | None,
+                 copy: bool) -> bool:
+        """`advance` (holding `_build`); `copy`: take HEAD's version from the work tree when it can."""
+        snap = self.snapshot()
+        if snap.complete:
+            return True
+        todo = range(snap.done, len(snap.commits))
+        needed: list[tuple[str, str]] = []
+        seen = set(snap.pair_ids)
+        for i in todo:
+            for d in snap.commits[i].diffs:
+                p = _pair(d)
+                if p is not None and p not in seen:
+                    seen.add(p)
+                    needed.append(p)
+        commits_of: dict[tuple[str, str], list[int]] = {}
+        for j, c in enumerate(snap.commits):
+            for d in c.diffs:
+                if (p := _pair(d)) is not None and p not in snap.pair_ids:
+                    commits_of.setdefault(p, []).append(j)
+        seed, check = self._head_copy(snap) if copy else ({}, None)
+        cache = _BlobCache(seed)
+        fetch = cache.plan(needed)
+        total = len(snap.commits)
+        try:
+            with self.repo.blobs(fetch, self.path, ahead=1, workers=min(BLOB_WORKERS, os.cpu_count() or 1)) as stream:
+                if check is not None and not check():
+                    raise _StaleCopy
+                it = iter(stream)
+                for i in todo:
+                    for d in snap.commits[i].diffs:
+                        p = _pair(d)
+                        if p is None or p in snap.pair_ids:
+                            continue
+                        new = cache.get(p[1], it)
+                        old = cache.get(p[0], it)
+                        with paused_gc():  # millions of short-lived rows: collections would only rescan them
+                            delta = self._delta(old, new)
+                            pid = self.store.add_pair(p[0], p[1], self.sig, delta)
+                            del delta
                         with self._state:
-                            snap.done = i + 1
-                            self._state.notify_all()
-                        if progress:
-                            progress(i + 1, total, snap.commits[i].sha[:8])
-                        if self._snap is not snap:  # HEAD moved: the next call starts from the new list
-                            return False
-                        if stop is not None and stop(snap, i):
-                            return snap.complete
-            finally:
-                cache.lru.clear()
-                if snap.complete:
-                    self._seed.clear()
-            return snap.complete
+                            snap.pair_ids[p] = pid
+                            snap.by_pair.setdefault(pid, []).extend(commits_of.get(p, ()))
+                    with self._state:
+                        snap.done = i + 1
+                        self._state.notify_all()
+                    if progress:
+                        progress(i + 1, total, snap.commits[i].sha[:8])
+                    if self._snap is not snap or self.store.generation != snap.generation:  # HEAD moved or the cache
+                        return False  # was rebuilt: the next call starts from a new snapshot
+                    if stop is not None and stop(snap, i):
+                        return snap.complete
+        finally:
+            cache.lru.clear()
+            if snap.complete:
+                self._seed.clear()
+        return snap.complete
 
     def start_background(self, progress: Callable[[int, int, str], None] | None = None) -> bool:
         """Index the whole history in a daemon thread (once; again after HEAD moved). Returns
@@ -611,7 +786,8 @@ class LabelBlame:
         return snap is not None and snap.complete
 
     def line_count(self) -> int:
-        """Rows of the current file (JSONL lines / Parquet rows), cheaply."""
+        """Rows of the current file (JSONL lines, counted over the whole file / Parquet rows, from
+        the footer); 0 when it cannot be read. Only for column widths."""
         try:
             if self.kind == "parquet":
                 import pyarrow.parquet as pq
@@ -690,48 +866,90 @@ class LabelBlame:
 
     # -- answers ------------------------------------------------------------
     def _committed(self, snap: _Snapshot, kj: str, prefix_only: bool = False) -> list[Change]:
+        """The committed changes of key `kj`, newest first, from the indexed commits (`snap.done`).
+
+        The history is walked from the newest commit to the parents, like `git blame` does with
+        lines: at a merge whose labels for the key are those of one parent, only that parent's
+        history is followed (the change came from there); a merge that differs from every parent
+        made the change itself (a conflict resolved), and all its parents are followed. The walk
+        uses the graph only, so the answer does not depend on the order commits were listed in."""
         rows = self.store.events_for_key(kj)
         if not rows:
             return []
         with self._state:
-            indices = sorted({i for pid in rows for i in snap.by_pair.get(pid, ())})
             pair_ids = dict(snap.pair_ids)
             done = snap.done
+            indices = sorted({i for pid in rows for i in snap.by_pair.get(pid, ())}) if not snap.merges else None
+        commits = snap.commits
+
+        def event(d: FileDiff) -> tuple[list, list] | None:
+            p = _pair(d)
+            return rows.get(pair_ids.get(p)) if p is not None else None  # type: ignore[arg-type]
+
         out = []
-        for i in indices:
-            if prefix_only and i >= done:
-                break
-            c = snap.commits[i]
-            evs = [(d, rows.get(pair_ids.get(p)) if (p := _pair(d)) is not None else None) for d in c.diffs]
-            if len(c.parents) > 1 and (len(c.diffs) < len(c.parents) or any(ev is None for _, ev in evs)):
-                continue  # a merge: only what differs from every parent is its own change
-            d, ev = next(((d, ev) for d, ev in evs if ev is not None), (None, None))
-            if ev is None:
+        if indices is not None:  # one line of commits: every commit is on the key's path
+            for i in indices:
+                if i >= done:
+                    break
+                c = commits[i]
+                d = c.diffs[0]
+                ev = event(d)
+                if ev is not None:
+                    out.append(Change(c.sha, c.author, c.email, c.time, c.date, c.summary, _entries(ev[0]), _entries(ev[1]), d.path))
+            return out
+        reached = bytearray(len(commits))
+        if commits:
+            reached[0] = 1
+        index = snap.index
+        for i in range(min(done, len(commits))):
+            if not reached[i]:
                 continue
-            out.append(Change(c.sha, c.author, c.email, c.time, c.date, c.summary, _entries(ev[0]), _entries(ev[1]), d.path))
+            c = commits[i]
+            evs = [event(d) for d in c.diffs]
+            follow: tuple[str, ...] | list[str] = c.parents
+            own = evs[0] if evs else None
+            if len(c.parents) > 1:
+                same = next((j for j, ev in enumerate(evs) if ev is None), None)
+                if same is not None:  # the labels came from that parent: follow only it
+                    own, follow = None, [c.parents[same]] if same < len(c.parents) else []
+            if own is not None:
+                out.append(Change(c.sha, c.author, c.email, c.time, c.date, c.summary, _entries(own[0]), _entries(own[1]), c.diffs[0].path))
+                if prefix_only:
+                    return out
+            for p in follow:
+                j = index.get(p)
+                if j is not None:
+                    reached[j] = 1
         return out
 
     def history(self, key: Any, data: bytes | None = None, stamp: object = None) -> History:
         """Every change of the labels of sample `key`, newest first (as far as indexed: see `complete`)."""
-        snap = self.snapshot()
         kj = key_json(key)
-        changes: list[Change] = []
-        if kj is None:
-            return History(self.rel, key, (), snap.complete)
-        ev = self.uncommitted(data, stamp).get(kj)
-        if ev is not None:
-            changes.append(self._uncommitted_change(ev, data is not None))
-        changes += self._committed(snap, kj)
-        return History(self.rel, key, tuple(changes), snap.complete)
+        for _ in range(3):
+            snap = self.snapshot()
+            if kj is None:
+                return History(self.rel, key, (), snap.complete)
+            changes: list[Change] = []
+            ev = self.uncommitted(data, stamp).get(kj)
+            if ev is not None:
+                changes.append(self._uncommitted_change(ev, data is not None))
+            changes += self._committed(snap, kj)
+            if self.store.generation == snap.generation:
+                break  # else the cache was rebuilt meanwhile: its pair ids are new, ask again
+        return History(self.rel, key, tuple(changes), snap.complete and self.store.generation == snap.generation)
 
     def full_history(self, key: Any, data: bytes | None = None, stamp: object = None,
                      progress: Callable[[int, int, str], None] | None = None) -> History:
         """`history` after indexing every commit."""
-        self.uncommitted(data, stamp)  # the indexer can take HEAD's version from the file
-        while not self.advance(progress=progress):
-            if self.snapshot().complete:
+        for _ in range(3):
+            self.uncommitted(data, stamp)  # the indexer can take HEAD's version from the file
+            while not self.advance(progress=progress):
+                if self.snapshot().complete:
+                    break
+            found = self.history(key, data, stamp)
+            if found.complete:
                 break
-        return self.history(key, data, stamp)
+        return found
 
     def last_change(self, key: Any, data: bytes | None = None, stamp: object = None, wait: float | None = None) -> Change | None:
         """The latest change of sample `key`'s labels. Indexes newest first only as far as needed
@@ -748,6 +966,8 @@ class LabelBlame:
             snap = self.snapshot()
             done = snap.done
             found = self._committed(snap, kj, prefix_only=True)
+            if self.store.generation != snap.generation:
+                continue  # the cache was rebuilt meanwhile: start again from a new snapshot
             if found:
                 return found[0]
             if snap.complete:
@@ -768,6 +988,59 @@ class LabelBlame:
     def _changed_in(self, snap: _Snapshot, i: int, kj: str) -> bool:
         c = snap.commits[i]
         return any((p := _pair(d)) is not None and p in snap.pair_ids and self.store.event(kj, snap.pair_ids[p]) is not None for d in c.diffs)
+
+    def _latest(self, snap: _Snapshot) -> dict[str, int]:
+        """Key -> position of the commit that last changed it, for every key, with the same walk as
+        `_committed`: the set of keys that reach each commit is carried down the graph (as "all
+        but" a set, so a million untouched keys cost nothing)."""
+        latest: dict[str, int] = {}
+        commits, index = snap.commits, snap.index
+
+        def keys(d: FileDiff) -> set[str] | Iterator[str]:
+            p = _pair(d)
+            pid = snap.pair_ids.get(p) if p is not None else None
+            return self.store.keys_of_pair(pid) if pid is not None else ()
+
+        with paused_gc():
+            if not snap.merges:
+                for i, c in enumerate(commits[: snap.done]):
+                    for k in keys(c.diffs[0]):
+                        if k not in latest:
+                            latest[k] = i
+                return latest
+            state: list = [None] * len(commits)
+            if commits:
+                state[0] = (True, set())
+            for i in range(min(snap.done, len(commits))):
+                got, state[i] = state[i], None
+                if got is None:
+                    continue
+                comp, ks = got
+                c = commits[i]
+                parents = [index.get(p) for p in c.parents]
+                if len(c.parents) <= 1:
+                    changed = set(keys(c.diffs[0]))
+                    mine = changed - ks if comp else changed & ks
+                    for k in mine:
+                        latest.setdefault(k, i)
+                    if parents:  # `ks` belongs to this commit alone: update it in place
+                        if comp:
+                            ks |= changed
+                        else:
+                            ks -= changed
+                        _give(state, parents[0], comp, ks)
+                    continue
+                sets = [set(keys(d)) for d in c.diffs]
+                rest: set[str] = sets[0] - ks if comp else sets[0] & ks  # the keys that differ from every parent so far
+                _give(state, parents[0], comp, ks | sets[0] if comp else ks - sets[0])
+                for j in range(1, len(sets)):
+                    if not rest:
+                        break
+                    _give(state, parents[j] if j < len(parents) else None, False, rest - sets[j])
+                    rest &= sets[j]
+                for k in rest:  # a conflict resolved in the merge
+                    latest.setdefault(k, i)
+        return latest
 
     # -- whole file -----------------------------------------------------------
     def current_rows(self, data: bytes | None = None) -> list[tuple[int, Any, Entry]]:
@@ -816,30 +1089,15 @@ class LabelBlame:
 
     def rows(self, data: bytes | None = None, progress: Callable[[int, int, str], None] | None = None) -> Iterator[RowBlame]:
         """Every row with the commit that last changed its labels, in file order (indexes everything first)."""
-        unc = self.uncommitted(data)
-        while not self.advance(progress=progress):
-            if self.snapshot().complete:
-                break
-        snap = self.snapshot()
-        latest: dict[str, int] = {}
-        with paused_gc():
-            for i, c in enumerate(snap.commits):
-                ids = [snap.pair_ids.get(p) if (p := _pair(d)) is not None else None for d in c.diffs]
-                if not ids or any(x is None for x in ids):
-                    if len(c.parents) > 1 or not any(ids):
-                        continue
-                ids = [x for x in ids if x is not None]
-                if len(c.parents) > 1:
-                    if len(c.diffs) < len(c.parents):
-                        continue
-                    keys = set(self.store.keys_of_pair(ids[0]))
-                    for other in ids[1:]:
-                        keys &= set(self.store.keys_of_pair(other))
-                else:
-                    keys = self.store.keys_of_pair(ids[0])
-                for k in keys:
-                    if k not in latest:
-                        latest[k] = i
+        for _ in range(3):
+            unc = self.uncommitted(data)
+            while not self.advance(progress=progress):
+                if self.snapshot().complete:
+                    break
+            snap = self.snapshot()
+            latest = self._latest(snap)
+            if self.store.generation == snap.generation:
+                break  # else the cache was rebuilt meanwhile: index again
         for line, key, labels in self.current_rows(data):
             kj = key_json(key)
             if kj is None:
@@ -847,8 +1105,24 @@ class LabelBlame:
             elif kj in unc:
                 yield RowBlame(line, key, labels, None, uncommitted=True)
             else:
-                i = latest.get(kj)
+                i = latest.get(stored_key(kj))
                 yield RowBlame(line, key, labels, snap.commits[i] if i is not None else None)
+
+
+def _give(state: list, j: int | None, comp: bool, keys: set[str]) -> None:
+    """Hand the keys that reach a commit on to its parent `j`: "every key except `keys`" (comp)
+    or exactly `keys`; several children: the union."""
+    if j is None or (not comp and not keys):
+        return
+    got = state[j]
+    if got is None:
+        state[j] = (comp, keys)
+    elif got[0] and comp:
+        state[j] = (True, got[1] & keys)
+    elif got[0] or comp:
+        state[j] = (True, (got[1] if got[0] else keys) - (keys if got[0] else got[1]))
+    else:
+        state[j] = (False, got[1] | keys)
 
 
 def _entries(items: list | tuple | None) -> tuple[Entry, ...]:

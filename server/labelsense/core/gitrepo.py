@@ -12,6 +12,11 @@ straight from `.git/objects` and inflated in-process — with ISA-L (`isal`)
 when installed, about twice as fast as zlib, with the GIL released; anything
 else (packs, alternates) comes from git.
 
+The file's history is read as a graph: `git log --parents` over every name
+the file had (renames found with `-M`, on any branch), merges diffed against
+each parent; `resolve` then walks it from the newest commit and gives each
+commit the file's name there and, per parent, its blob before and after.
+
 Every failure becomes a `BlameError` with a message that names the problem.
 """
 from __future__ import annotations
@@ -38,7 +43,9 @@ F_SETPIPE_SZ = 1031  # Linux: a 1 MiB pipe means fewer wake-ups per 100 MB blob
 class BlameError(Exception):
     """Label history is not available for a file; `kind` says why, the message says it for people.
 
-    Kinds: no-git, not-a-repo, untracked, shallow, outside, lfs, git, unreadable."""
+    Kinds: no-git, not-a-repo, untracked, shallow, outside, git, unreadable (here and in `Repo`);
+    lfs, config, line, key, not-a-manifest (label blame and the CLI); cache (the label-history
+    cache is locked by another process)."""
 
     def __init__(self, path: str | Path, kind: str, message: str) -> None:
         super().__init__(f"{path}: {message}")
@@ -95,7 +102,10 @@ class FileDiff:
 
 @dataclass(frozen=True)
 class Commit:
-    """A commit that touched the file; `diffs` has one entry per parent it differs from (merges: several)."""
+    """A commit in the file's history graph. `parents` are its nearest ancestors that are in the
+    history too (git's parent rewriting); `diffs` has one entry per parent, in parent order (one
+    for a commit without parents): the file's blob in that parent and in this commit. An entry
+    with status "=" means the file is the same as in that parent (old == new)."""
 
     sha: str
     parents: tuple[str, ...]
@@ -115,16 +125,76 @@ class Commit:
         sha, parents, author, email, time, date, summary, diffs = raw
         return cls(sha, tuple(parents), author, email, int(time), date, summary, tuple(FileDiff(*d) for d in diffs))
 
+    @property
+    def path(self) -> str:
+        """The file's path in this commit."""
+        return self.diffs[0].path if self.diffs else ""
+
+
+@dataclass(frozen=True)
+class RawCommit:
+    """One commit of `git log --parents --raw --diff-merges=separate` over several paths:
+    `sections[i]` is the raw diff against `parents[i]` (one section for a commit without parents)."""
+
+    sha: str
+    parents: tuple[str, ...]
+    author: str
+    email: str
+    time: int
+    date: str
+    summary: str
+    sections: tuple[tuple[FileDiff, ...], ...]
+
 
 LOG_FORMAT = "%x1e%H%x00%P%x00%an%x00%ae%x00%at%x00%aI%x00%s%x00"
 _NULL = re.compile(r"\A0+\Z")
 
 
-def parse_log(out: bytes) -> list[Commit]:
-    """Parse `git log --raw -z --format=LOG_FORMAT` output. Fields are read by position (a subject
-    cannot hold NUL, a path is consumed by count), so no commit text can forge a record."""
+def _regular(mode: str) -> bool:
+    return mode.startswith("100")  # a regular file (not a link or a submodule)
+
+
+def _parse_entries(tokens: list[bytes], i: int) -> tuple[list[FileDiff], int]:
+    """Raw diff entries (`:mode mode sha sha status NUL path [NUL path]`) from token i on."""
+    n = len(tokens)
+    diffs: list[FileDiff] = []
+    while i < n:
+        tok = tokens[i].lstrip(b"\n")
+        if not tokens[i] and i + 1 < n and tokens[i + 1].lstrip(b"\n").startswith(b":"):
+            i += 1
+            continue
+        if not tok.startswith(b":"):
+            break
+        meta = tok[1:].split()
+        if len(meta) < 5:
+            break
+        old_mode, new_mode, old, new, status = (m.decode("ascii") for m in meta[:5])
+        two = status[:1] in ("R", "C")
+        paths = [os.fsdecode(p) for p in tokens[i + 1 : i + 2 + two]]
+        if len(paths) < 1 + two:
+            break
+        i += 2 + two
+        diffs.append(FileDiff(None if _NULL.match(old) or not _regular(old_mode) else old,
+                              None if _NULL.match(new) or not _regular(new_mode) else new,
+                              status, paths[-1], paths[0]))
+    return diffs, i
+
+
+def parse_raw_diff(out: bytes) -> list[FileDiff]:
+    """Parse `git diff-tree -r -z --raw` output (two trees: no commit header)."""
     tokens = out.split(b"\0")
-    commits: list[Commit] = []
+    i = 0
+    while i < len(tokens) and not tokens[i].lstrip(b"\n").startswith(b":"):
+        i += 1
+    return _parse_entries(tokens, i)[0]
+
+
+def parse_log(out: bytes) -> list[RawCommit]:
+    """Parse `git log --raw -z --format=LOG_FORMAT` output. Fields are read by position (a subject
+    cannot hold NUL, a path is consumed by count), so no commit text can forge a record. A merge
+    diffed against each parent separately comes as consecutive records: one section each."""
+    tokens = out.split(b"\0")
+    commits: list[RawCommit] = []
     i, n = 0, len(tokens)
     while i < n:
         tok = tokens[i]
@@ -139,32 +209,102 @@ def parse_log(out: bytes) -> list[Commit]:
         time = int(tokens[i + 4] or 0)
         date = tokens[i + 5].decode("ascii", "replace")
         summary = tokens[i + 6].decode("utf-8", "replace")
-        i += 7
-        diffs: list[FileDiff] = []
-        while i < n:
-            tok = tokens[i].lstrip(b"\n")
-            if not tokens[i] and i + 1 < n and tokens[i + 1].lstrip(b"\n").startswith(b":"):
-                i += 1
-                continue
-            if not tok.startswith(b":"):
-                break
-            meta = tok[1:].split()
-            if len(meta) < 5:
-                break
-            old_mode, new_mode, old, new, status = (m.decode("ascii") for m in meta[:5])
-            two = status[:1] in ("R", "C")
-            paths = [os.fsdecode(p) for p in tokens[i + 1 : i + 2 + two]]
-            i += 2 + two
-            regular = lambda mode: mode.startswith("100")  # noqa: E731 - a regular file (not a link or submodule)
-            diffs.append(FileDiff(None if _NULL.match(old) or not regular(old_mode) else old,
-                                  None if _NULL.match(new) or not regular(new_mode) else new,
-                                  status, paths[-1], paths[0]))
-        if commits and commits[-1].sha == sha:  # a merge, diffed against each parent separately
+        diffs, i = _parse_entries(tokens, i + 7)
+        if commits and commits[-1].sha == sha:  # a merge, diffed against the next parent
             prev = commits[-1]
-            commits[-1] = Commit(prev.sha, prev.parents, prev.author, prev.email, prev.time, prev.date, prev.summary, prev.diffs + tuple(diffs))
+            commits[-1] = RawCommit(prev.sha, prev.parents, prev.author, prev.email, prev.time, prev.date, prev.summary,
+                                    prev.sections + (tuple(diffs),))
         else:
-            commits.append(Commit(sha, parents, author, email, time, date, summary, tuple(diffs)))
+            commits.append(RawCommit(sha, parents, author, email, time, date, summary, (tuple(diffs),)))
     return commits
+
+
+def topo_order(items: list, tips: Iterable[str] = ()) -> list:
+    """Commits (anything with .sha, .parents, .time) children before parents; among commits
+    ready at once, the newest (author time) first, then by id: the same order whatever order
+    they came in (a fresh log or a cached list extended)."""
+    import heapq
+
+    by_sha = {c.sha: c for c in items}
+    children = dict.fromkeys(by_sha, 0)
+    for c in items:
+        for p in set(c.parents):
+            if p in children:
+                children[p] += 1
+    heap = [(-c.time, c.sha) for c in items if children[c.sha] == 0]
+    heapq.heapify(heap)
+    out = []
+    while heap:
+        _, sha = heapq.heappop(heap)
+        c = by_sha[sha]
+        out.append(c)
+        for p in set(c.parents):
+            if p in children:
+                children[p] -= 1
+                if children[p] == 0:
+                    heapq.heappush(heap, (-by_sha[p].time, p))
+    return out
+
+
+def reachable(commits: list[Commit], tip: str) -> list[Commit]:
+    """The commits reachable from `tip` through parents in the list (in the list's order)."""
+    by_sha = {c.sha: c for c in commits}
+    seen = {tip} if tip in by_sha else set()
+    todo = list(seen)
+    while todo:
+        for p in by_sha[todo.pop()].parents:
+            if p in by_sha and p not in seen:
+                seen.add(p)
+                todo.append(p)
+    return [c for c in commits if c.sha in seen]
+
+
+def resolve(raw: list[RawCommit], rel: str, pairing: dict[tuple[str, str], str] | None = None,
+            known: list[Commit] | None = None) -> list[Commit] | None:
+    """The history graph of one file from a log over all of its names: walking from the newest
+    commit (where the file is `rel`) to the parents, each commit gets the file's name in it and,
+    per parent, the file's diff (renames map the name to the parent's). `pairing` maps
+    (commit, path) to the path of a file deleted in that commit that the added `path` continues
+    (a rename git did not detect). `known`: an already resolved older part of the graph that
+    `raw` sits on (its names must agree). Returns commits in `topo_order`, or None when `known`
+    does not fit (then resolve a full log instead)."""
+    pairing = pairing or {}
+    known = known or []
+    known_by = {c.sha: c for c in known}
+    raw_by = {c.sha: c for c in raw}
+    if not raw:
+        return list(known)
+    order = topo_order(raw)
+    names: dict[str, str] = {order[0].sha: rel}
+    out: list[Commit] = []
+    for c in order:
+        name = names.get(c.sha)
+        if name is None:
+            continue  # not reached from the newest commit
+        count = max(1, len(c.parents))
+        sections = c.sections if len(c.sections) == count else (c.sections + ((),) * count)[:count]
+        entries = [next((d for d in sec if d.path == name), None) for sec in sections]
+        current = next((d.new for d in entries if d is not None), None)
+        diffs = []
+        for i, (sec, d) in enumerate(zip(sections, entries)):
+            if d is None:
+                d = FileDiff(current, current, "=", name, name)
+            elif d.old is None and d.status[:1] == "A" and (c.sha, name) in pairing:
+                source = pairing[(c.sha, name)]
+                gone = next((x for x in sec if x.path == source and x.new is None), None)
+                d = FileDiff(gone.old if gone is not None else None, d.new, "R", name, source)
+            diffs.append(d)
+            if i < len(c.parents):
+                p = c.parents[i]
+                if p in raw_by:
+                    names.setdefault(p, d.old_path)
+                elif p in known_by:
+                    if known_by[p].path != d.old_path:
+                        return None
+        out.append(Commit(c.sha, c.parents, c.author, c.email, c.time, c.date, c.summary, tuple(diffs)))
+    if known:
+        out += [k for k in known if k.sha not in raw_by]
+    return topo_order(reachable(out, order[0].sha))
 
 
 class Repo:
@@ -244,13 +384,41 @@ class Repo:
     def in_index(self, rel: str, path: str | Path) -> bool:
         return bool(self.git(["ls-files", "-z", "--cached", "--full-name", "--", rel], path).strip(b"\0"))
 
-    def log(self, rel: str, path: str | Path, head: str, exclude: str | None = None) -> list[Commit]:
-        """Commits that changed the file, newest first, following renames, merges diffed against each parent."""
-        args = ["log", "--follow", "--raw", "-z", "--no-abbrev", "--no-color", "--no-show-signature", "--no-ext-diff",
+    def log(self, names: Iterable[str], path: str | Path, head: str, exclude: str | None = None) -> list[RawCommit]:
+        """Commits that changed any of `names` (the file's names over time), newest first, with
+        parents rewritten to the nearest such commit, renames among them detected, and merges
+        diffed against each parent."""
+        if not _HEX.match(head) or (exclude is not None and not _HEX.match(exclude)):
+            raise BlameError(path, "git", "unexpected revision")
+        args = ["log", "--parents", "-M", "--raw", "-z", "--no-abbrev", "--no-color", "--no-show-signature", "--no-ext-diff",
                 "--no-textconv", "--diff-merges=separate", f"--format={LOG_FORMAT}", head]
         if exclude:
             args.append("^" + exclude)
-        return parse_log(self.git([*args, "--", rel], path))
+        names = sorted(set(names))
+        commits = parse_log(self.git([*args, "--", *names], path))
+        for n, c in enumerate(commits):  # one section per parent, or ask for each parent's diff
+            if len(c.sections) != max(1, len(c.parents)):
+                sections = tuple(tuple(self.diff_tree(p, c.sha, path, names)) for p in c.parents) or (tuple(self.diff_tree(None, c.sha, path, names)),)
+                commits[n] = RawCommit(c.sha, c.parents, c.author, c.email, c.time, c.date, c.summary, sections)
+        return commits
+
+    def parents(self, sha: str, path: str | Path) -> tuple[str, ...]:
+        """A commit's real parents (not rewritten)."""
+        if not _HEX.match(sha):
+            return ()
+        out = self.git(["show", "-s", "--no-show-signature", "--format=%P", sha], path)
+        return tuple(p for p in out.decode("ascii", "replace").split() if _HEX.match(p))
+
+    def diff_tree(self, old: str | None, new: str, path: str | Path, names: Iterable[str] | None = None) -> list[FileDiff]:
+        """The raw diff (renames detected) of commit `new` against commit `old` (None: against
+        nothing), over the whole tree or over `names`."""
+        if not _HEX.match(new) or (old is not None and not _HEX.match(old)):
+            return []
+        args = ["diff-tree", "-r", "-z", "--raw", "--no-abbrev", "-M", "--no-ext-diff", "--no-textconv"]
+        args += [old, new] if old is not None else ["--root", new]
+        if names is not None:
+            args += ["--", *sorted(set(names))]
+        return parse_raw_diff(self.git(args, path))
 
     def is_ancestor(self, older: str, newer: str, path: str | Path) -> bool:
         if not (_HEX.match(older) and _HEX.match(newer)):

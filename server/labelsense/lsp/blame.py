@@ -63,15 +63,34 @@ def _blamer(ls: LabelsenseServer, path: Path) -> LabelBlame:
     return blame
 
 
+_same_as_disk: dict[tuple, bool] = {}  # (uri, version, disk stamp) -> whether the buffer equals the file
+
+
 def _current(ls: LabelsenseServer, path: Path) -> tuple[bytes | None, object]:
-    """The editor buffer of a manifest (bytes and a stamp for caching), or (None, None) for the file on disk."""
+    """The editor buffer of a manifest (bytes and a stamp for caching) when it differs from the file
+    on disk, or (None, None): the file on disk (a saved edit is "uncommitted", not "unsaved")."""
     doc = ls.doc_for_path(path)
     if doc is None or ls.session is None:
         return None, None
     try:
-        return ls.session.read_bytes(path), ("buffer", doc.uri, doc.version)
+        data = ls.session.read_bytes(path)
     except OSError:
         return None, None
+    try:
+        st = path.stat()
+    except OSError:
+        return data, ("buffer", doc.uri, doc.version)
+    key = (doc.uri, doc.version, st.st_mtime_ns, st.st_size, st.st_ino)
+    same = _same_as_disk.get(key)
+    if same is None:
+        try:
+            same = len(data) == st.st_size and path.read_bytes() == data
+        except OSError:
+            same = False
+        if len(_same_as_disk) > 64:
+            _same_as_disk.clear()
+        _same_as_disk[key] = same
+    return (None, None) if same else (data, ("buffer", doc.uri, doc.version))
 
 
 def _row(ls: LabelsenseServer, uri: str, line: int) -> tuple[Path, Any] | None:
