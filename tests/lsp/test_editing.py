@@ -102,6 +102,9 @@ async def test_code_lens_and_symbols_on_the_taxonomy(client, workspace: Path) ->
     by_line = {l.range.start.line: l.command.title for l in lenses}
     assert by_line[54] == "0 samples in 0 files"  # rabbit
     assert by_line[27].endswith("in 3 files") or by_line[27].endswith("files")  # persian
+    cat = tax.read_text().split("\n").index("  cat:")
+    direct, _, below = by_line[cat].partition(" · ")
+    assert direct.startswith("0 samples") and below.endswith("with subclasses") and int(below.split()[0]) > 0, by_line[cat]
     symbols = await client.text_document_document_symbol_async(types.DocumentSymbolParams(types.TextDocumentIdentifier(uri)))
     assert [s.name for s in symbols] == ["animal"]
     assert {c.name for c in symbols[0].children} == {"cat", "dog", "rodent", "pocket_pet"}

@@ -222,7 +222,10 @@ async def code_lens(ls: LabelsenseServer, params: types.CodeLensParams) -> list[
     lenses = []
     for c in tax.classes.values():
         n, m = ds.class_usage(c.name)
+        title = f"{n} sample{'s' if n != 1 else ''} in {m} file{'s' if m != 1 else ''}"
+        if c.name in tax.children:  # a parent: its subclasses' rows count for it too (as LS313 counts them)
+            title += f" · {ds.class_samples.get(c.name, 0)} with subclasses"
         rng = to_range(c.span, lines, ls.encoding)
-        lenses.append(types.CodeLens(rng, types.Command(title=f"{n} sample{'s' if n != 1 else ''} in {m} file{'s' if m != 1 else ''}",
+        lenses.append(types.CodeLens(rng, types.Command(title=title,
                                                         command="labelsense.showReferences", arguments=[params.text_document.uri, rng.start])))
     return lenses
