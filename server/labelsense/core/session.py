@@ -297,10 +297,11 @@ class Session:
             analysis.errors.append(str(exc))
             return analysis
         total = max(len(files), 1)
+        with_boxes = any(r.code == "LS503" for r in self._rules(config))  # only that rule reads the boxes
         for i, f in enumerate(files):
             if progress:
                 progress(i, total, str(f))
-            ds.manifests.append(self._manifest(f, spec, ds.schema))
+            ds.manifests.append(self._manifest(f, spec, ds.schema, with_boxes))
         record = _recorder(spec, analysis.errors)
 
         def failed(rule: Rule, exc: BaseException) -> None:
@@ -348,8 +349,8 @@ class Session:
             self._schemas[path] = (stamp, schema)
         return schema
 
-    def _manifest(self, path: Path, spec: DatasetConfig, schema: RowSchema | None) -> Manifest:
-        stamp = (self._stamp_of(path), id(spec), id(schema))
+    def _manifest(self, path: Path, spec: DatasetConfig, schema: RowSchema | None, with_boxes: bool = True) -> Manifest:
+        stamp = (self._stamp_of(path), id(spec), id(schema), with_boxes)
         with self._lock:
             cached = self._manifests.get(path)
             if cached and cached[0] == stamp:
@@ -357,7 +358,7 @@ class Session:
             overlay = self._overlays.get(path)
         source = overlay[1] if overlay else None
         data = _data(source) if source is not None else None
-        manifest = read_manifest(path, spec, schema, data, text_of=None if source is None or isinstance(source, bytes) else source.line)
+        manifest = read_manifest(path, spec, schema, data, with_boxes, text_of=None if source is None or isinstance(source, bytes) else source.line)
         with self._lock:
             self._manifests[path] = (stamp, manifest)
         return manifest
