@@ -45,3 +45,25 @@ def test_matches_a_buffer_only_with_the_same_text(lines, final, same) -> None:
     list(store.pieces())
     encoded = lambda first, count: [line.encode() for line in lines[first : first + count]]  # noqa: E731
     assert store.matches(encoded, len(lines), final) is same
+
+
+def test_released_lines_are_read_from_the_file(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(filelines, "MAX_OPEN", 2)  # more stores than open files: some are closed and reopened
+    stores = []
+    for n in range(5):
+        path = tmp_path / f"{n}.jsonl"
+        data = "".join(f'{{"id": {i}, "n": {n}, "s": "é"}}\n' for i in range(50)).encode()
+        path.write_bytes(data)
+        store = FileLines(data)
+        list(store.pieces())
+        store.release(path)
+        stores.append((store, data))
+    for _ in range(2):
+        for store, data in stores:
+            assert store.data is None
+            assert [store[i] for i in range(len(store))] == expected(data)
+            assert store.matches(lambda first, count, d=data: expected(d)[first : first + count], 50, True)
+            assert not store.matches(lambda first, count, d=data: expected(d)[first : first + count], 50, False)
+    (tmp_path / "0.jsonl").unlink()
+    stores[0][0]._close()
+    assert stores[0][0].text(3) == ""  # the file is gone: an empty line, not an error

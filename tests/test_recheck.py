@@ -99,6 +99,9 @@ def test_a_buffer_opened_unchanged_keeps_the_analysis(tmp_path: Path) -> None:
     session = Session([root])
     found = session.dataset_for(path)
     before = session.analyze(*found)
+    session.release_file_bytes()  # as the language server does after an analysis: lines now come from the file
+    manifest = next(m for m in before.dataset.manifests if m.path == str(path))
+    assert manifest.raw_lines.data is None and manifest.text_of(0) == lines[0]
     buffer = Buffer(list(lines))
     session.set_overlay(path, buffer)
     assert session.analyze(*found) is before  # the same text: nothing checked again

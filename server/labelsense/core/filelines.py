@@ -5,14 +5,50 @@ numpy array): a line is sliced out when a span needs it. Reading walks the
 bytes in pieces of a few megabytes, so the whole file never exists twice (as
 bytes and as a list of lines). Lines replaced by an in-place edit are kept
 aside and read first.
+
+A long-lived holder (the language server) can `release` the bytes of a file
+that is on disk: lines are then read from the file, at the same offsets, when
+asked (`os.pread`, with at most MAX_OPEN files kept open across all of them).
 """
 from __future__ import annotations
 
+import os
+import threading
+import weakref
+from collections import OrderedDict
+from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
 
 PIECE = 8 << 20  # bytes split into lines at a time
+MAX_OPEN = 64  # files kept open for released FileLines
+
+
+class _Handles:
+    """The released FileLines that hold an open file, the least recently opened closed first."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._order: OrderedDict[int, weakref.ref] = OrderedDict()
+
+    def opened(self, lines: "FileLines") -> None:
+        with self._lock:
+            self._order[id(lines)] = weakref.ref(lines)
+            self._order.move_to_end(id(lines))
+            victims = [self._order.popitem(last=False)[1]() for _ in range(max(len(self._order) - MAX_OPEN, 0))]
+        for victim in victims:  # closed outside our lock: each takes its own
+            if victim is not None:
+                victim._close()
+
+
+_HANDLES = _Handles()
+
+
+def _close(box: list[int | None]) -> None:
+    if box[0] is not None:
+        os.close(box[0])
+        box[0] = None
 
 
 class FileLines:
@@ -20,9 +56,40 @@ class FileLines:
     newline ends the last line rather than starting an empty one."""
 
     def __init__(self, data: bytes) -> None:
-        self.data = data
+        self.data: bytes | None = data  # None once released: read from `_path`
         self._starts = np.zeros(1, dtype=np.int64)  # line starts, then one past the last line's end + 1
         self._edited: dict[int, bytes] = {}
+        self._path: str | None = None
+        self._fd: list[int | None] = [None]  # the open file of a released store (a box, for the finalizer)
+        self._lock = threading.Lock()
+        weakref.finalize(self, _close, self._fd)
+
+    def release(self, path: Path) -> None:
+        """Let go of the bytes, which are those of the file at `path` (the caller knows it is
+        unchanged): lines are read from the file when asked."""
+        if not self._edited:
+            self._path, self.data = str(path), None
+
+    def _read(self, start: int, end: int) -> bytes:
+        if self.data is not None:
+            return self.data[start:end]
+        assert self._path is not None
+        opened = False
+        with self._lock:
+            try:
+                if self._fd[0] is None:
+                    self._fd[0] = os.open(self._path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+                    opened = True
+                data = os.pread(self._fd[0], end - start, start)
+            except OSError:  # gone or unreadable since: the caller sees an empty line
+                data = b""
+        if opened:
+            _HANDLES.opened(self)
+        return data
+
+    def _close(self) -> None:
+        with self._lock:
+            _close(self._fd)
 
     def pieces(self) -> Iterator[list[bytes]]:
         """The lines, in consecutive lists covering the file, recording where each line starts."""
@@ -51,7 +118,7 @@ class FileLines:
         edited = self._edited.get(line)
         if edited is not None:
             return edited
-        return self.data[self._starts[line] : self._starts[line + 1] - 1]
+        return self._read(int(self._starts[line]), int(self._starts[line + 1]) - 1)
 
     def text(self, line: int) -> str:
         return self[line].decode("utf-8", errors="replace")
@@ -64,11 +131,12 @@ class FileLines:
     def matches(self, encoded: Callable[[int, int], list[bytes]], count: int, final_newline: bool) -> bool:
         """Whether a buffer of `count` lines (`encoded(first, n)` gives them as UTF-8) holds
         exactly these lines, compared a few thousand lines at a time."""
-        if count != len(self) or self._edited or final_newline != self.data.endswith(b"\n"):
+        size = int(self._starts[-1]) - 1  # the file's size, less its final newline if it has none
+        if count != len(self) or self._edited or final_newline != (self._read(size, size + 1) == b"\n"):
             return False
         step = 65536
         for first in range(0, count, step):
             last = min(first + step, count)
-            if b"\n".join(encoded(first, last - first)) != self.data[self._starts[first] : self._starts[last] - 1]:
+            if b"\n".join(encoded(first, last - first)) != self._read(int(self._starts[first]), int(self._starts[last]) - 1):
                 return False
         return True

@@ -118,6 +118,17 @@ class Session:
                     return
             self.changed(path)
 
+    def release_file_bytes(self) -> None:
+        """Let go of the bytes of manifests read from disk and still unchanged there: their
+        lines are read from the files when a span needs them (a long-lived server need
+        not hold a second copy of every file)."""
+        with self._lock:
+            held = [(path, stamp, m.raw_lines) for path, (stamp, m) in self._manifests.items()
+                    if stamp[0][0] == "disk" and m.raw_lines is not None and m.raw_lines.data is not None]
+        for path, stamp, store in held:
+            if stamp[0] == _disk_stamp(path):
+                store.release(path)
+
     def _adopt(self, path: Path, buffer: Buffer) -> bool:
         """When a buffer opens with the very text of the file as last read, its manifest and
         the analyses using it stay (nothing to check again); spans read the buffer from now on."""

@@ -206,13 +206,12 @@ class LabelsenseServer(LanguageServer):
             self.report_once(error.splitlines()[0])
         return analysis
 
-    @staticmethod
-    def analyzed(analysis: Analysis) -> None:
+    def analyzed(self, analysis: Analysis) -> None:
         """After an analysis: move the millions of row objects it holds out of the
         collector's sight, or every later collection rescans them (seconds at 1M rows),
-        and prepare for edits in the background."""
+        and, in the background, prepare for edits and let go of file bytes."""
         gc.freeze()
-        threading.Thread(target=_prepare, args=(analysis,), name="labelsense-prepare", daemon=True).start()
+        threading.Thread(target=_prepare, args=(analysis, self.session), name="labelsense-prepare", daemon=True).start()
 
     def report_once(self, message: str) -> None:
         """Log a problem and show it to the user once per distinct message."""
@@ -246,11 +245,13 @@ class LabelsenseServer(LanguageServer):
         self._pending[("all",)] = asyncio.ensure_future(later())
 
 
-def _prepare(analysis: Analysis) -> None:
+def _prepare(analysis: Analysis, session: Session | None) -> None:
     try:
         analysis.dataset.prepare_for_edits()
     except Exception:  # noqa: BLE001 - the first edit will try again and fall back if need be
         log.exception("preparing dataset '%s' for edits failed", analysis.spec.name)
+    if session is not None:
+        session.release_file_bytes()
     gc.freeze()
 
 
