@@ -892,3 +892,113 @@ def test_key_with_a_lone_surrogate_escape(repo: Repo) -> None:
         result = run_cli("blame", str(f), *args, cwd=repo.root)
         assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
         assert "\\ud800x" in result.stdout
+
+
+# -- renames: a name renamed away, swapped names, the predecessor of a rename+reformat -------
+def _cold(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    _restart(monkeypatch)
+    shutil.rmtree(repo.root / ".git" / "labelsense", ignore_errors=True)
+
+
+def test_new_file_at_a_name_renamed_away_starts_its_own_history(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    many = [(f"k{i}", "cat") for i in range(40)]
+    a = repo.write("a.jsonl", rows(*many))
+    first = repo.commit("import")
+    repo.write("a.jsonl", rows(*[(k, "one" if k == "k1" else v) for k, v in many]))
+    one = repo.commit("k1 one in a", BOB)
+    repo.git("mv", "a.jsonl", "b.jsonl")
+    repo.commit("a -> b")
+    repo.write("b.jsonl", rows(*[(k, {"k1": "one", "k2": "two"}.get(k, v)) for k, v in many]))
+    two = repo.commit("k2 two in b", BOB)
+    repo.git("mv", "b.jsonl", "a.jsonl")
+    repo.commit("b -> a", EVE)
+    b = repo.write("b.jsonl", rows(*[(k, "BOGUS" if k in ("k1", "k2") else v) for k, v in many]))  # unrelated, same keys
+    bogus = repo.commit("a new b.jsonl", EVE)
+    repo.git("mv", "a.jsonl", "c.jsonl")  # renamed away to a name the new a.jsonl's log never followed
+    c = repo.root / "c.jsonl"
+    a = repo.write("a.jsonl", rows(*[(k, "fresh") for k, _ in many[:10]]))
+    fresh = repo.commit("c.jsonl from a.jsonl, a new a.jsonl")
+    for _ in range(2):  # a cold cache, then the same from a warm one
+        assert [(x.commit, x.path) for x in LabelBlame(b).full_history("k1").changes] == [(bogus, "b.jsonl")]
+        assert {r.commit.sha for r in LabelBlame(b).rows()} == {bogus}
+        assert [x.commit for x in LabelBlame(a).full_history("k1").changes] == [fresh]
+        assert {r.commit.sha for r in LabelBlame(a).rows()} == {fresh}
+        assert [(x.commit, x.path) for x in LabelBlame(c).full_history("k1").changes] == [(one, "a.jsonl"), (first, "a.jsonl")]
+        assert [(x.commit, x.path) for x in LabelBlame(c).full_history("k2").changes] == [(two, "b.jsonl"), (first, "a.jsonl")]
+        _restart(monkeypatch)
+    _cold(repo, monkeypatch)
+    assert [x.commit for x in LabelBlame(c).full_history("k3").changes] == [first]
+
+
+def test_two_files_swapping_names_keep_their_own_histories(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    a_rows = [(f"a{i}", "cat") for i in range(30)]
+    b_rows = [(f"b{i}", "dog") for i in range(30)]
+    a = repo.write("a.jsonl", rows(*a_rows))
+    b = repo.write("b.jsonl", rows(*b_rows))
+    first = repo.commit("import")
+    a_rows[1] = ("a1", "A1")
+    repo.write("a.jsonl", rows(*a_rows))
+    a1 = repo.commit("a1", BOB)
+    b_rows[1] = ("b1", "B1")
+    repo.write("b.jsonl", rows(*b_rows))
+    b1 = repo.commit("b1", BOB)
+
+    def index_before_the_swap(f: Path) -> None:  # the cached graph must not be extended across the swap
+        list(LabelBlame(f).rows())
+
+    index_before_the_swap(a)
+    index_before_the_swap(b)
+    b_rows[5] = ("b5", "B5")  # swapped and one label changed in the same commit
+    repo.write("a.jsonl", rows(*b_rows))
+    repo.write("b.jsonl", rows(*a_rows))
+    swap = repo.commit("swap a and b, b5", EVE)
+    assert set(repo.git("show", "--format=", "--name-status", "-M", "HEAD").split()) == {"M", "a.jsonl", "b.jsonl"}
+    b_rows[2] = ("b2", "B2")
+    repo.write("a.jsonl", rows(*b_rows))
+    b2 = repo.commit("b2, now in a.jsonl", BOB)
+    for warm in (True, False):
+        if not warm:
+            _cold(repo, monkeypatch)
+        _restart(monkeypatch)
+        in_a, in_b = LabelBlame(a), LabelBlame(b)
+        assert [(x.commit, x.path) for x in in_a.full_history("b1").changes] == [(b1, "b.jsonl"), (first, "b.jsonl")]
+        assert [x.commit for x in in_a.full_history("b2").changes] == [b2, first]
+        assert [x.commit for x in in_a.full_history("b5").changes] == [swap, first]
+        assert [x.commit for x in in_a.full_history("b9").changes] == [first]
+        assert Counter(r.commit.sha for r in in_a.rows()) == Counter({first: 27, b1: 1, b2: 1, swap: 1})
+        assert [(x.commit, x.path) for x in in_b.full_history("a1").changes] == [(a1, "a.jsonl"), (first, "a.jsonl")]
+        assert Counter(r.commit.sha for r in in_b.rows()) == Counter({first: 29, a1: 1})
+
+
+def test_rename_and_reformat_beside_a_deleted_lookalike_picks_the_same_labels(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    keys = [f"k{i}" for i in range(40)]
+    train = [(k, "three" if k == "k3" else "cat") for k in keys]
+    backup = [(k, {"k3": "bak3", "k7": "bak7"}.get(k, "cat")) for k in keys]
+    repo.write("data/backup.jsonl", rows(*backup))
+    repo.write("data/train.jsonl", rows(*[(k, "cat") for k in keys]))
+    first = repo.commit("import")
+    repo.write("data/train.jsonl", rows(*train))
+    three = repo.commit("k3 three", BOB)
+    backup[7] = ("k7", "bakseven")
+    repo.write("data/backup.jsonl", rows(*backup))
+    repo.commit("backup: k7", BOB)
+    repo.git("rm", "-q", "data/train.jsonl", "data/backup.jsonl")
+    f = repo.write("data/v2/train.jsonl", "".join(json.dumps({"label": v, "id": k}, separators=(",", ":")) + "\n" for k, v in train))
+    moved = repo.commit("move + reformat train, drop backup", EVE)
+    assert "R" not in repo.git("show", "--format=", "--name-status", "-M", "HEAD")  # git sees deletes and an add
+    blame = LabelBlame(f)
+    assert [(x.commit, x.path) for x in blame.full_history("k3").changes] == [(three, "data/train.jsonl"), (first, "data/train.jsonl")]
+    assert [x.commit for x in blame.full_history("k7").changes] == [first]
+    assert {r.commit.sha for r in blame.rows()} == {first, three}
+    # two deleted files equally like the added one, neither with its name: no guess, the history starts at the add
+    same = [(k, "cat") for k in keys]
+    repo.write("x.jsonl", rows(*same))
+    repo.write("y.jsonl", rows(*same))
+    repo.commit("x and y")
+    repo.git("rm", "-q", "x.jsonl", "y.jsonl")
+    z = repo.write("z.jsonl", "".join(json.dumps({"label": v, "id": k}, indent=1).replace("\n", "") + "\n" for k, v in same))
+    z_add = repo.commit("z from x or y?", BOB)
+    assert "R" not in repo.git("show", "--format=", "--name-status", "-M", "HEAD")
+    _cold(repo, monkeypatch)
+    assert [x.commit for x in LabelBlame(z).full_history("k0").changes] == [z_add]
+    assert [x.commit for x in LabelBlame(f).full_history("k3").changes] == [three, first]

@@ -57,7 +57,7 @@ __all__ = ["BlameError", "Change", "History", "LabelBlame", "NOT_COMMITTED", "Ro
            "dataset_spec_for"]
 
 ALGORITHM = "2"  # part of the cache key: bump when deltas are computed differently
-LOG_VERSION = "graph1"  # part of the key of cached commit lists: bump when they are built differently
+LOG_VERSION = "graph2"  # part of the key of cached commit lists: bump when they are built differently
 MAX_NAMES = 64  # renames followed, at most
 SAME_FILE = 0.5  # share of keys an added manifest must have in common with a deleted one to continue its history
 NOT_COMMITTED = "Not Committed Yet"
@@ -414,6 +414,11 @@ def _added(d: FileDiff) -> bool:
     return d.old is None and d.new is not None and d.status[:1] == "A"
 
 
+def _gone(d: FileDiff) -> bool:
+    """Whether the diff removes the file (no version after it in that parent)."""
+    return d.new is None and d.old is not None and d.status[:1] == "D"
+
+
 def _head_blob(commits: list[Commit]) -> str | None:
     """The file's blob in the newest commit of the graph (through commits that left it alone)."""
     by_sha = {c.sha: c for c in commits}
@@ -559,7 +564,8 @@ class LabelBlame:
                 fitted.append(RawCommit(c.sha, parents, c.author, c.email, c.time, c.date, c.summary, c.sections))
             else:
                 commits = resolve(fitted, self.rel, known=old)
-                if commits is not None and not any(_added(d) for c in commits if c.sha in new for d in c.diffs):
+                if (commits is not None and not any(_added(d) or _gone(d) for c in commits if c.sha in new for d in c.diffs)
+                        and not self._rewrites([c for c in commits if c.sha in new])):
                     return commits
             break  # new renames, files added, or commits the cached graph cannot hold: read the whole history
         return self._full_log(head)
@@ -571,21 +577,36 @@ class LabelBlame:
         names = {self.rel}
         pairing: dict[tuple[str, str], str] = {}
         checked: set[tuple[str, str]] = set()
+        scanned: set[tuple[str, str]] = set()  # diffs already looked at as possible rewrites
         raw = self.repo.log(names, self.path, head)
         while True:
             commits = resolve(raw, self.rel, pairing) or []
             relog = reresolve = False
+            rewrites = dict(self._rewrites([c for c in commits if any((c.sha, d.path) not in scanned for d in c.diffs)]))
+            scanned.update((c.sha, d.path) for c in commits for d in c.diffs)
             for c in commits:
                 for d in c.diffs:
-                    if not _added(d) or (c.sha, d.path) in checked:
+                    if (c.sha, d.path) in checked:
+                        continue
+                    if _gone(d):
+                        # deleted here, or renamed away to a name not followed yet: follow that name too, so
+                        # the log shows the rename and `resolve` ends this name's history there
+                        checked.add((c.sha, d.path))
+                        target = self._renamed_to(c.sha, d.path)
+                        if target is not None and target not in names and len(names) < MAX_NAMES:
+                            names.add(target)
+                            relog = True
+                        continue
+                    rewrite = () if _added(d) else rewrites.get((c.sha, d.path), ())
+                    if not _added(d) and not rewrite:
                         continue
                     checked.add((c.sha, d.path))
-                    source = self._origin(c.sha, d.path, d.new)
+                    source = self._origin(c.sha, d.path, d.new, rewrite=rewrite)
                     if source is None:
                         continue
                     pairing[(c.sha, d.path)] = source
                     reresolve = True
-                    if source not in names and len(names) < MAX_NAMES:
+                    if source and source not in names and len(names) < MAX_NAMES:
                         names.add(source)
                         relog = True
             if relog:
@@ -593,35 +614,88 @@ class LabelBlame:
             elif not reresolve:
                 return commits
 
-    def _origin(self, sha: str, path: str, blob: str | None) -> str | None:
+    def _origin(self, sha: str, path: str, blob: str | None, rewrite: tuple[str, ...] = ()) -> str | None:
         """The file that `path`, added in commit `sha`, continues: git's rename (whole-tree rename
-        detection), or a manifest of the same kind deleted there that shares most of its keys."""
+        detection), or a manifest of the same kind deleted there that shares most of its keys;
+        among several, the one sharing the most (key, label) pairs, then the one with the same
+        base name; when still tied, none (rather than a guess). `rewrite`: `path` was modified
+        there, not added, with the other manifests in `rewrite`: only a rename git finds among them
+        when complete rewrites are broken (`-B`) counts (two files swapping names), and "" means the
+        file is new there (its old content went on under another name)."""
         suffix = Path(path).suffix.lower()
-        best: tuple[float, str] | None = None
-        new_keys: set[str] | None = None
+        kind = paths.MANIFEST_SUFFIXES.get(suffix, "jsonl")
         for parent in self.repo.parents(sha, self.path):
-            diffs = self.repo.diff_tree(parent, sha, self.path)
-            renamed = next((d.old_path for d in diffs if d.status[:1] == "R" and d.path == path and d.old_path != path), None)
+            diffs = self.repo.diff_tree(parent, sha, self.path, [path, *rewrite] if rewrite else None, rewrites=bool(rewrite))
+            renamed = next((d.old_path for d in diffs if (d.status[:1] == "R" or (rewrite and d.status[:1] == "C"))
+                            and d.path == path and d.old_path != path), None)
             if renamed is not None:
                 return renamed
-            for d in diffs:
-                if d.status[:1] != "D" or d.old is None or d.path == path:
-                    continue
-                if paths.MANIFEST_SUFFIXES.get(Path(d.path).suffix.lower()) != paths.MANIFEST_SUFFIXES.get(suffix, "jsonl"):
-                    continue
-                if new_keys is None:
-                    new_keys = self._keys(blob)
-                    if not new_keys:
-                        return None
-                old_keys = self._keys(d.old)
+            if rewrite:
+                # this name's old content went on under another name (`git mv a c` and a new `a`):
+                # git calls the file here a complete rewrite; its history begins here
+                if any(d.status[:1] in ("R", "C") and d.old_path == path and d.path != path for d in diffs) and \
+                        any(d.path == path and d.status[:1] == "M" and d.status[1:].isdigit() for d in diffs):
+                    return ""
+                continue
+            candidates = [d for d in diffs if d.status[:1] == "D" and d.old is not None and d.path != path
+                          and paths.MANIFEST_SUFFIXES.get(Path(d.path).suffix.lower()) == kind]
+            if not candidates:
+                continue
+            new_pairs = self._pairs(blob)
+            new_keys = {k for k, _ in new_pairs}
+            if not new_keys:
+                return None
+            scored = []
+            for d in candidates:
+                old_pairs = self._pairs(d.old)
+                old_keys = {k for k, _ in old_pairs}
                 share = len(new_keys & old_keys) / max(1, min(len(new_keys), len(old_keys)))
-                if share >= SAME_FILE and (best is None or share > best[0]):
-                    best = (share, d.path)
-            if best is not None:
-                return best[1]
+                if share >= SAME_FILE:
+                    scored.append((len(new_pairs & old_pairs), Path(d.path).name == Path(path).name, d.path))
+            if scored:
+                scored.sort(key=lambda t: (t[0], t[1]), reverse=True)
+                if len(scored) > 1 and scored[0][:2] == scored[1][:2]:
+                    return None  # two equally good predecessors: no guess
+                return scored[0][2]
+        if not rewrite:  # `git mv a c` with a new `a`: git sees `a` modified and `c` added, -B pairs them
+            for parent in self.repo.parents(sha, self.path):
+                others = [d.path for d in self.repo.diff_tree(parent, sha, self.path) if d.status[:1] == "M" and d.path != path
+                          and paths.MANIFEST_SUFFIXES.get(Path(d.path).suffix.lower()) == kind]
+                if others:
+                    source = self._origin(sha, path, blob, tuple(others))
+                    if source:
+                        return source
         return None
 
-    def _keys(self, blob: str | None) -> set[str]:
+    def _renamed_to(self, sha: str, path: str) -> str | None:
+        """Where `path`, gone in commit `sha`, went: the new name when git sees a rename (whole tree)."""
+        for parent in self.repo.parents(sha, self.path):
+            target = next((d.path for d in self.repo.diff_tree(parent, sha, self.path)
+                           if d.status[:1] == "R" and d.old_path == path and d.path != path), None)
+            if target is not None:
+                return target
+        return None
+
+    def _rewrites(self, commits: list[Commit]) -> dict[tuple[str, str], tuple[str, ...]]:
+        """(commit, path) of the file's in-place modifications that may have taken another file's
+        content or given it away, with the other manifests of the same kind that commit adds, changes
+        or deletes (non-merge commits only). Only trees are compared here (one git process);
+        `_origin` then asks git to pair rewrites among these files."""
+        kind = paths.MANIFEST_SUFFIXES.get(Path(self.rel).suffix.lower(), "jsonl")
+        wanted = {(c.sha, d.path) for c in commits if len(c.parents) <= 1 for d in c.diffs
+                  if d.status[:1] == "M" and d.old is not None and d.new is not None}
+        if not wanted:
+            return {}
+        changes = self.repo.changes(sorted({sha for sha, _ in wanted}), self.path)
+        out = {}
+        for sha, name in sorted(wanted):
+            others = tuple(sorted({x.path for x in changes.get(sha, ()) if x.path != name and x.status[:1] in ("A", "M", "D")
+                                   and paths.MANIFEST_SUFFIXES.get(Path(x.path).suffix.lower()) == kind}))
+            if others:
+                out[(sha, name)] = others
+        return out
+
+    def _pairs(self, blob: str | None) -> set[tuple[str, Entry]]:
         try:
             data = self._read_blob(blob or "")
         except BlameError:
@@ -629,8 +703,8 @@ class LabelBlame:
         if not data or data.startswith(LFS):
             return set()
         if self.kind == "parquet":
-            return {k for k, _ in parquet_rows(data, self.spec)}
-        return {k for k, _ in _Rows(*jsonl_fields(data, self.spec)).pairs(data.split(b"\n"))}
+            return set(parquet_rows(data, self.spec))
+        return set(_Rows(*jsonl_fields(data, self.spec)).pairs(data.split(b"\n")))
 
     # -- comparing versions ---------------------------------------------
     def _delta(self, old: bytes, new: bytes) -> Delta:

@@ -265,7 +265,10 @@ def resolve(raw: list[RawCommit], rel: str, pairing: dict[tuple[str, str], str] 
     commit (where the file is `rel`) to the parents, each commit gets the file's name in it and,
     per parent, the file's diff (renames map the name to the parent's). `pairing` maps
     (commit, path) to the path of a file deleted in that commit that the added `path` continues
-    (a rename git did not detect). `known`: an already resolved older part of the graph that
+    (a rename git did not detect), or of a file whose content the modified `path` took (two files
+    swapping names); "" for a modified `path` whose old content went elsewhere (a new file there).
+    A name that left by a rename, with nothing coming in its place, is not followed further: its
+    history there is the new name's. `known`: an already resolved older part of the graph that
     `raw` sits on (its names must agree). Returns commits in `topo_order`, or None when `known`
     does not fit (then resolve a full log instead)."""
     pairing = pairing or {}
@@ -285,23 +288,35 @@ def resolve(raw: list[RawCommit], rel: str, pairing: dict[tuple[str, str], str] 
         sections = c.sections if len(c.sections) == count else (c.sections + ((),) * count)[:count]
         entries = [next((d for d in sec if d.path == name), None) for sec in sections]
         current = next((d.new for d in entries if d is not None), None)
-        diffs = []
+        diffs, parents = [], []
         for i, (sec, d) in enumerate(zip(sections, entries)):
+            if d is None and any(x.status[:1] == "R" and x.old_path == name for x in sec):
+                # the file of this name left by a rename in this parent and no file of the name came
+                # in its place: its history there belongs to the new name; this file's begins later
+                if not diffs and i == len(sections) - 1:  # no parent left: a start of the graph
+                    diffs.append(FileDiff(current, current, "=", name, name))
+                continue
             if d is None:
                 d = FileDiff(current, current, "=", name, name)
-            elif d.old is None and d.status[:1] == "A" and (c.sha, name) in pairing:
+            elif pairing.get((c.sha, name)) == "" and d.status[:1] == "M":
+                # rewritten in place while the old content went on under another name: a new file here
+                diffs.append(FileDiff(None, d.new, "A", name, name))
+                continue
+            elif (c.sha, name) in pairing and ((d.old is None and d.status[:1] == "A") or d.status[:1] == "M"):
+                # an added file (or one rewritten in place) that continues another file of this commit
                 source = pairing[(c.sha, name)]
-                gone = next((x for x in sec if x.path == source and x.new is None), None)
+                gone = next((x for x in sec if x.old_path == source and x.old is not None and x.status[:1] != "R"), None)
                 d = FileDiff(gone.old if gone is not None else None, d.new, "R", name, source)
             diffs.append(d)
             if i < len(c.parents):
                 p = c.parents[i]
+                parents.append(p)
                 if p in raw_by:
                     names.setdefault(p, d.old_path)
                 elif p in known_by:
                     if known_by[p].path != d.old_path:
                         return None
-        out.append(Commit(c.sha, c.parents, c.author, c.email, c.time, c.date, c.summary, tuple(diffs)))
+        out.append(Commit(c.sha, tuple(parents), c.author, c.email, c.time, c.date, c.summary, tuple(diffs)))
     if known:
         out += [k for k in known if k.sha not in raw_by]
     return topo_order(reachable(out, order[0].sha))
@@ -409,16 +424,47 @@ class Repo:
         out = self.git(["show", "-s", "--no-show-signature", "--format=%P", sha], path)
         return tuple(p for p in out.decode("ascii", "replace").split() if _HEX.match(p))
 
-    def diff_tree(self, old: str | None, new: str, path: str | Path, names: Iterable[str] | None = None) -> list[FileDiff]:
+    def diff_tree(self, old: str | None, new: str, path: str | Path, names: Iterable[str] | None = None,
+                  rewrites: bool = False) -> list[FileDiff]:
         """The raw diff (renames detected) of commit `new` against commit `old` (None: against
-        nothing), over the whole tree or over `names`."""
+        nothing), over the whole tree or over `names`. `rewrites`: also break complete rewrites
+        (`-B`), so a file replaced by another one's content (two files swapping names) is paired
+        as a rename; git then reads every changed blob, so ask only for the commits that need it."""
         if not _HEX.match(new) or (old is not None and not _HEX.match(old)):
             return []
         args = ["diff-tree", "-r", "-z", "--raw", "--no-abbrev", "-M", "--no-ext-diff", "--no-textconv"]
+        if rewrites:
+            args.insert(5, "-B")
         args += [old, new] if old is not None else ["--root", new]
         if names is not None:
             args += ["--", *sorted(set(names))]
         return parse_raw_diff(self.git(args, path))
+
+    def changes(self, shas: Iterable[str], path: str | Path) -> dict[str, list[FileDiff]]:
+        """Each commit's raw diff against its parent over the whole tree, without rename detection
+        (trees only, no blob is read), from one `git diff-tree --stdin`. Merges are left out."""
+        ids = [s for s in dict.fromkeys(shas) if _HEX.match(s)]
+        if not ids:
+            return {}
+        try:
+            result = subprocess.run(["git", "diff-tree", "--stdin", "-r", "-z", "--raw", "--no-abbrev", "--no-renames",
+                                     "--no-ext-diff", "--no-textconv"], cwd=self.toplevel, env=git_env(),
+                                    input="".join(s + "\n" for s in ids).encode("ascii"), capture_output=True)
+        except FileNotFoundError:
+            raise BlameError(path, "no-git", "label history needs git, and no `git` program was found on PATH") from None
+        if result.returncode != 0:
+            raise BlameError(path, "git", f"git diff-tree failed: {_first_line(result.stderr) or f'exit status {result.returncode}'}")
+        tokens = result.stdout.split(b"\0")
+        out: dict[str, list[FileDiff]] = {}
+        i, n = 0, len(tokens)
+        while i < n:
+            head = tokens[i].strip(b"\n").decode("ascii", "replace")
+            if not _HEX.match(head):
+                i += 1
+                continue
+            diffs, i = _parse_entries(tokens, i + 1)
+            out.setdefault(head, []).extend(diffs)
+        return out
 
     def is_ancestor(self, older: str, newer: str, path: str | Path) -> bool:
         if not (_HEX.match(older) and _HEX.match(newer)):
