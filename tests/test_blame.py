@@ -970,6 +970,51 @@ def test_two_files_swapping_names_keep_their_own_histories(repo: Repo, monkeypat
         assert Counter(r.commit.sha for r in in_b.rows()) == Counter({first: 29, a1: 1})
 
 
+def _rewrite_diffs(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """Records the `git diff-tree -B` invocations (git reads every version it is given, whole)."""
+    calls: list[list[str]] = []
+    real = gitrepo.run_git
+
+    def spy(args: list[str], *rest: Any, **kw: Any) -> Any:
+        if args[:1] == ["diff-tree"] and "-B" in args:
+            calls.append(list(args))
+        return real(args, *rest, **kw)
+
+    monkeypatch.setattr(gitrepo, "run_git", spy)
+    return calls
+
+
+@pytest.mark.parametrize("case", ["over-the-limit", "sizes-far-apart"])
+def test_manifests_relabelled_together_are_not_compared_whole(repo: Repo, monkeypatch: pytest.MonkeyPatch, case: str) -> None:
+    n_val = 40 if case == "over-the-limit" else 13  # far apart: train is 3x val, git could never pair them
+    train = [(f"t{i}", "cat") for i in range(40)]
+    val = [(f"v{i}", "dog") for i in range(n_val)]
+    f = repo.write("data/train.jsonl", rows(*train))
+    repo.write("data/val.jsonl", rows(*val))
+    first = repo.commit("import")
+    relabels = []
+    for n in range(3):  # a relabel across splits: both manifests modified in each commit
+        train[n] = (f"t{n}", f"T{n}")
+        val[n] = (f"v{n}", f"V{n}")
+        repo.write("data/train.jsonl", rows(*train))
+        repo.write("data/val.jsonl", rows(*val))
+        relabels.append(repo.commit(f"relabel {n}", BOB))
+    sizes = [len(repo.git("show", f"HEAD:data/{name}.jsonl").encode()) for name in ("train", "val")]
+    assert min(sizes) > 200
+    calls = _rewrite_diffs(monkeypatch)
+    if case == "over-the-limit":
+        assert list(LabelBlame(f).rows())  # within the default limit, sizes alike: git is asked to pair rewrites
+        assert calls
+        calls.clear()
+        _cold(repo, monkeypatch)
+        monkeypatch.setattr(blame_mod, "REWRITE_MAX", 200)
+    for name, blamed in (("train", f), ("val", repo.root / "data" / "val.jsonl")):
+        blame = LabelBlame(blamed)
+        assert Counter(r.commit.sha for r in blame.rows()) == Counter({first: 37 if name == "train" else n_val - 3, **{c: 1 for c in relabels}})
+        assert [c.commit for c in blame.full_history(f"{name[0]}1").changes] == [relabels[1], first]
+    assert calls == []
+
+
 def test_rename_and_reformat_beside_a_deleted_lookalike_picks_the_same_labels(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
     keys = [f"k{i}" for i in range(40)]
     train = [(k, "three" if k == "k3" else "cat") for k in keys]

@@ -60,6 +60,15 @@ ALGORITHM = "2"  # part of the cache key: bump when deltas are computed differen
 LOG_VERSION = "graph2"  # part of the key of cached commit lists: bump when they are built differently
 MAX_NAMES = 64  # renames followed, at most
 SAME_FILE = 0.5  # share of keys an added manifest must have in common with a deleted one to continue its history
+# Two files swapping names are found with `git diff-tree -B` (break complete rewrites), and git then
+# reads and compares every version of the paths it is given, whole (about 1 s per version of a
+# 1M-row file). A commit that modifies several manifests together (a relabel across splits) must
+# not cost that, so `-B` is asked only for versions git could pair: every version involved at most
+# REWRITE_MAX bytes (sizes from `git cat-file --batch-check`: headers only), and the two versions
+# that would be paired within a factor of two in size (git never pairs versions further apart at
+# its default 50% similarity, so this filter loses nothing). Larger files swapping names are not
+# recognised: each keeps its name's history.
+REWRITE_MAX = 16 << 20
 NOT_COMMITTED = "Not Committed Yet"
 DETECT_LINES = 200
 BOM = b"\xef\xbb\xbf"
@@ -419,6 +428,23 @@ def _gone(d: FileDiff) -> bool:
     return d.new is None and d.old is not None and d.status[:1] == "D"
 
 
+def _pairable(old: str | None, new: str | None, others: list[FileDiff], sizes: dict[str, int]) -> tuple[str, ...]:
+    """The paths among `others` (other manifests a commit changed) that `git diff-tree -B -M` could pair
+    with a file changed from blob `old` to `new`: its new content taken from one's old version, or its
+    old content gone to one's new version. Sizes only (see REWRITE_MAX): none when a version of the
+    file is larger than that or its size is unknown; an other file only when all its versions are
+    within the limit and the versions to pair are within a factor of two in size."""
+    def fits(sha: str | None) -> bool:
+        return sha is None or sizes.get(sha, REWRITE_MAX + 1) <= REWRITE_MAX
+
+    def close(a: str | None, b: str | None) -> bool:  # git's rename detection: delta_size <= max_size / 2 at 50%
+        return a is not None and b is not None and 2 * min(sizes[a], sizes[b]) >= max(sizes[a], sizes[b])
+
+    if not fits(old) or not fits(new):
+        return ()
+    return tuple(sorted({x.path for x in others if fits(x.old) and fits(x.new) and (close(new, x.old) or close(old, x.new))}))
+
+
 def _head_blob(commits: list[Commit]) -> str | None:
     """The file's blob in the newest commit of the graph (through commits that left it alone)."""
     by_sha = {c.sha: c for c in commits}
@@ -659,10 +685,13 @@ class LabelBlame:
                 return scored[0][2]
         if not rewrite:  # `git mv a c` with a new `a`: git sees `a` modified and `c` added, -B pairs them
             for parent in self.repo.parents(sha, self.path):
-                others = [d.path for d in self.repo.diff_tree(parent, sha, self.path) if d.status[:1] == "M" and d.path != path
+                others = [d for d in self.repo.diff_tree(parent, sha, self.path) if d.status[:1] == "M" and d.path != path
                           and paths.MANIFEST_SUFFIXES.get(Path(d.path).suffix.lower()) == kind]
                 if others:
-                    source = self._origin(sha, path, blob, tuple(others))
+                    others = _pairable(None, blob, others, self.repo.sizes([b for x in others for b in (x.old, x.new) if b] +
+                                                                            ([blob] if blob else []), self.path))
+                if others:
+                    source = self._origin(sha, path, blob, others)
                     if source:
                         return source
         return None
@@ -682,17 +711,27 @@ class LabelBlame:
         or deletes (non-merge commits only). Only trees are compared here (one git process);
         `_origin` then asks git to pair rewrites among these files."""
         kind = paths.MANIFEST_SUFFIXES.get(Path(self.rel).suffix.lower(), "jsonl")
-        wanted = {(c.sha, d.path) for c in commits if len(c.parents) <= 1 for d in c.diffs
+        wanted = {(c.sha, d.path): d for c in commits if len(c.parents) <= 1 for d in c.diffs
                   if d.status[:1] == "M" and d.old is not None and d.new is not None}
         if not wanted:
             return {}
         changes = self.repo.changes(sorted({sha for sha, _ in wanted}), self.path)
-        out = {}
-        for sha, name in sorted(wanted):
-            others = tuple(sorted({x.path for x in changes.get(sha, ()) if x.path != name and x.status[:1] in ("A", "M", "D")
-                                   and paths.MANIFEST_SUFFIXES.get(Path(x.path).suffix.lower()) == kind}))
+        candidates = {}
+        for (sha, name), d in wanted.items():
+            others = [x for x in changes.get(sha, ()) if x.path != name and x.status[:1] in ("A", "M", "D")
+                      and paths.MANIFEST_SUFFIXES.get(Path(x.path).suffix.lower()) == kind]
             if others:
-                out[(sha, name)] = others
+                candidates[(sha, name)] = (d, others)
+        if not candidates:
+            return {}
+        sizes = self.repo.sizes([b for d, others in candidates.values() for x in (d, *others) for b in (x.old, x.new) if b],
+                                self.path)
+        out = {}
+        for key in sorted(candidates):
+            d, others = candidates[key]
+            pairable = _pairable(d.old, d.new, others, sizes)
+            if pairable:
+                out[key] = pairable
         return out
 
     def _pairs(self, blob: str | None) -> set[tuple[str, Entry]]:

@@ -429,7 +429,8 @@ class Repo:
         """The raw diff (renames detected) of commit `new` against commit `old` (None: against
         nothing), over the whole tree or over `names`. `rewrites`: also break complete rewrites
         (`-B`), so a file replaced by another one's content (two files swapping names) is paired
-        as a rename; git then reads every changed blob, so ask only for the commits that need it."""
+        as a rename; git then reads every changed blob whole, so ask only for the commits and paths that
+        need it (label blame bounds it with `sizes`: see blame.REWRITE_MAX)."""
         if not _HEX.match(new) or (old is not None and not _HEX.match(old)):
             return []
         args = ["diff-tree", "-r", "-z", "--raw", "--no-abbrev", "-M", "--no-ext-diff", "--no-textconv"]
@@ -464,6 +465,27 @@ class Repo:
                 continue
             diffs, i = _parse_entries(tokens, i + 1)
             out.setdefault(head, []).extend(diffs)
+        return out
+
+    def sizes(self, ids: Iterable[str], path: str | Path) -> dict[str, int]:
+        """The size of each blob, from one `git cat-file --batch-check` (object headers only: no
+        content is read or inflated). Only ids git printed are asked; a missing one is left out."""
+        ids = [s for s in dict.fromkeys(ids) if s and _HEX.match(s)]
+        if not ids:
+            return {}
+        try:
+            result = subprocess.run(["git", "cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)"],
+                                    cwd=self.toplevel, env=git_env(), input="".join(s + "\n" for s in ids).encode("ascii"),
+                                    capture_output=True)
+        except FileNotFoundError:
+            raise BlameError(path, "no-git", "label history needs git, and no `git` program was found on PATH") from None
+        if result.returncode != 0:
+            raise BlameError(path, "git", f"git cat-file failed: {_first_line(result.stderr) or f'exit status {result.returncode}'}")
+        out: dict[str, int] = {}
+        for line in result.stdout.decode("ascii", "replace").splitlines():
+            parts = line.split()
+            if len(parts) == 3 and parts[1] == "blob" and parts[2].isdigit() and _HEX.match(parts[0]):
+                out[parts[0]] = int(parts[2])
         return out
 
     def is_ancestor(self, older: str, newer: str, path: str | Path) -> bool:
