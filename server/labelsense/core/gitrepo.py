@@ -63,10 +63,12 @@ def git_env() -> dict[str, str]:
     return env
 
 
-def run_git(args: list[str], cwd: Path, path: str | Path, check: bool = True) -> subprocess.CompletedProcess[bytes]:
-    """Run `git args...` in `cwd` (argument list, no shell); a BlameError naming `path` when it fails."""
+def run_git(args: list[str], cwd: Path, path: str | Path, check: bool = True, input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    """Run `git args...` in `cwd` (argument list, no shell), with `input` on its stdin if given;
+    a BlameError naming `path` when it fails."""
     try:
-        result = subprocess.run(["git", *args], cwd=cwd, env=git_env(), stdin=subprocess.DEVNULL, capture_output=True)
+        result = subprocess.run(["git", *args], cwd=cwd, env=git_env(), capture_output=True,
+                                **({"input": input} if input is not None else {"stdin": subprocess.DEVNULL}))
     except FileNotFoundError:
         raise BlameError(path, "no-git", "label history needs git, and no `git` program was found on PATH") from None
     except OSError as exc:
@@ -447,14 +449,8 @@ class Repo:
         ids = [s for s in dict.fromkeys(shas) if _HEX.match(s)]
         if not ids:
             return {}
-        try:
-            result = subprocess.run(["git", "diff-tree", "--stdin", "-r", "-z", "--raw", "--no-abbrev", "--no-renames",
-                                     "--no-ext-diff", "--no-textconv"], cwd=self.toplevel, env=git_env(),
-                                    input="".join(s + "\n" for s in ids).encode("ascii"), capture_output=True)
-        except FileNotFoundError:
-            raise BlameError(path, "no-git", "label history needs git, and no `git` program was found on PATH") from None
-        if result.returncode != 0:
-            raise BlameError(path, "git", f"git diff-tree failed: {_first_line(result.stderr) or f'exit status {result.returncode}'}")
+        result = run_git(["diff-tree", "--stdin", "-r", "-z", "--raw", "--no-abbrev", "--no-renames", "--no-ext-diff", "--no-textconv"],
+                         self.toplevel, path, input="".join(s + "\n" for s in ids).encode("ascii"))
         tokens = result.stdout.split(b"\0")
         out: dict[str, list[FileDiff]] = {}
         i, n = 0, len(tokens)
@@ -473,14 +469,8 @@ class Repo:
         ids = [s for s in dict.fromkeys(ids) if s and _HEX.match(s)]
         if not ids:
             return {}
-        try:
-            result = subprocess.run(["git", "cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)"],
-                                    cwd=self.toplevel, env=git_env(), input="".join(s + "\n" for s in ids).encode("ascii"),
-                                    capture_output=True)
-        except FileNotFoundError:
-            raise BlameError(path, "no-git", "label history needs git, and no `git` program was found on PATH") from None
-        if result.returncode != 0:
-            raise BlameError(path, "git", f"git cat-file failed: {_first_line(result.stderr) or f'exit status {result.returncode}'}")
+        result = run_git(["cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)"], self.toplevel, path,
+                         input="".join(s + "\n" for s in ids).encode("ascii"))
         out: dict[str, int] = {}
         for line in result.stdout.decode("ascii", "replace").splitlines():
             parts = line.split()
