@@ -17,7 +17,8 @@ processes per size, one after the other:
 - C (push only, no pull capability): the first ``textDocument/publishDiagnostics`` of the
   manifest (not open), then didOpen and the same edits, each timed to the push that shows it.
 
-The edit loops set aside what the harness holds (gc.freeze) and report its own collector
+The edit loops set aside what the harness holds (gc.freeze, before the loop and after each
+edit) and report its own collector
 pauses (``client_gc``), which would otherwise count as server latency. Server A also checks
 that an edit sent while an analysis is running shows up in later pulls
 (``edit_during_analysis``) and reads its RSS after each phase (``rss_by_phase_mib``).
@@ -549,6 +550,8 @@ async def edits(run: Run, lines: Lines, targets: list[int], n: int, push: bool, 
             errors.append(f"edit {k} (line {line + 1}, {'break' if broken else 'fix'}): {exc}")
             if run.client.closed:
                 break
+        finally:  # outside the timed window: the reply just kept (a push is ~1000 diagnostics) is set aside too,
+            gc.freeze()  # or every ninth edit waits on a collection that rescans all the earlier ones (~50 ms)
     pauses.stop()
     return ms_summary(samples, errors, stale_pulls=stale, lines=[t + 1 for t in targets], client_gc=pauses.summary())
 
