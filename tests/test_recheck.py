@@ -128,3 +128,41 @@ def test_a_buffer_opened_with_other_text_is_checked_again(tmp_path: Path) -> Non
         assert session.analyze(*found) is not before
         session.set_overlay(path, None)
         before = session.analyze(*found)
+
+
+@pytest.mark.parametrize("same", [True, False], ids=["same text", "other text"])
+def test_a_buffer_opened_while_its_file_is_read(tmp_path: Path, monkeypatch, same: bool) -> None:
+    """The same text: the analysis that was reading the file stands. Other text: it does not."""
+    import threading
+
+    from labelsense.core import session as session_module
+
+    root = tmp_path / "pets"
+    shutil.copytree(REPO / "samples" / "pets", root)
+    path = next(root.rglob("train.jsonl")).resolve()
+    lines = path.read_text(encoding="utf-8").split("\n")[:-1]
+    reading, opened = threading.Event(), threading.Event()
+    real = session_module.read_manifest
+
+    def slow_read(p, *args, **kwargs):  # the analysis reads train.jsonl until the editor has opened it
+        if p == path:
+            reading.set()
+            opened.wait(10)
+        return real(p, *args, **kwargs)
+
+    monkeypatch.setattr(session_module, "read_manifest", slow_read)
+    session = Session([root])
+    found = session.dataset_for(path)
+    results = []
+    worker = threading.Thread(target=lambda: results.append(session.analyze(*found)))
+    worker.start()
+    assert reading.wait(10)
+    buffer = Buffer(list(lines) if same else [lines[0].replace('"label": "', '"label": "X', 1), *lines[1:]])
+    session.set_overlay(path, buffer)
+    opened.set()
+    worker.join(10)
+    got = session.analyze(*found)
+    assert (got is results[0]) == same  # the same text: kept, no second check
+    fresh = Session([root])
+    fresh.set_overlay(path, buffer.data())
+    assert _facts(got.findings) == _facts(fresh.analyze(*fresh.dataset_for(path)).findings)

@@ -29,6 +29,7 @@ from .types import ConfigError, Finding
 
 log = logging.getLogger("labelsense")
 CONFIG_FILES = ("labelsense.toml", "pyproject.toml")
+LATE_KEPT = 16  # buffers opened during analyses, remembered for adopting when the analysis ends
 
 
 class Buffer(Protocol):
@@ -104,6 +105,7 @@ class Session:
         self._stamp = 0
         self._generation = 0  # bumped by every change; an analysis started before one is not cached
         self._running: dict[tuple[Path, str], threading.Event] = {}  # analyses under way, shared by waiters
+        self._late: dict[int, tuple[Path, Buffer]] = {}  # generation -> the buffer whose opening made it (see _adopt_late)
 
     # -- inputs ------------------------------------------------------------
     def set_overlay(self, path: Path, data: Source | None) -> None:
@@ -117,6 +119,27 @@ class Session:
                 if not isinstance(data, bytes) and self._adopt(path, data):
                     return
             self.changed(path)
+            if data is not None and not isinstance(data, bytes):  # the file may be being read right now
+                self._late[self._generation] = (path, data)
+                for old in sorted(self._late)[:-LATE_KEPT]:
+                    del self._late[old]
+
+    def _adopt_late(self, since: int) -> bool:
+        """Whether every change since generation `since` was a buffer opened with the text of its
+        file while an analysis was reading it: then, the buffers adopted, that analysis is current."""
+        changes = range(since + 1, self._generation + 1)
+        if not changes or any(g not in self._late for g in changes):
+            return False
+        for g in changes:
+            path, buffer = self._late[g]
+            overlay = self._overlays.get(path)
+            if overlay is None or overlay[1] is not buffer:
+                return False
+            cached = self._manifests.get(path)
+            read_the_buffer = cached is not None and cached[0][0] == ("buffer", overlay[0])
+            if not read_the_buffer and not self._adopt(path, buffer):
+                return False
+        return True
 
     def release_file_bytes(self) -> None:
         """Let go of the bytes of manifests read from disk and still unchanged there: their
@@ -282,7 +305,7 @@ class Session:
             with paused_gc():
                 analysis = self._analyze(config, spec, progress, on_error)
             with self._lock:
-                if generation == self._generation:  # nothing changed meanwhile: the result is current
+                if generation == self._generation or self._adopt_late(generation):  # nothing changed meanwhile: current
                     self._analyses[key] = analysis
         finally:
             with self._lock:
