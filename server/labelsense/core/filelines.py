@@ -71,8 +71,9 @@ class FileLines:
             self._path, self.data = str(path), None
 
     def _read(self, start: int, end: int) -> bytes:
-        if self.data is not None:
-            return self.data[start:end]
+        data = self.data  # once: another thread may release it meanwhile
+        if data is not None:
+            return data[start:end]
         assert self._path is not None
         opened = False
         with self._lock:
@@ -130,7 +131,7 @@ class FileLines:
 
     def matches(self, encoded: Callable[[int, int], list[bytes]], count: int, final_newline: bool) -> bool:
         """Whether a buffer of `count` lines (`encoded(first, n)` gives them as UTF-8) holds
-        exactly these lines, compared a few thousand lines at a time."""
+        exactly these lines, compared 64k lines at a time."""
         size = int(self._starts[-1]) - 1  # the file's size, less its final newline if it has none
         if count != len(self) or self._edited or final_newline != (self._read(size, size + 1) == b"\n"):
             return False
