@@ -67,3 +67,14 @@ def test_released_lines_are_read_from_the_file(tmp_path, monkeypatch) -> None:
     (tmp_path / "0.jsonl").unlink()
     stores[0][0]._close()
     assert stores[0][0].text(3) == ""  # the file is gone: an empty line, not an error
+
+
+def test_released_lines_after_a_byte_order_mark(tmp_path) -> None:
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b'\xef\xbb\xbf{"id": "a"}\n{"id": "b"}\n')
+    data = path.read_bytes()
+    store = FileLines(data[3:], base=3)  # as read_jsonl keeps it: the BOM reported, then trimmed
+    list(store.pieces())
+    before = [store.text(i) for i in range(len(store))]
+    store.release(path)
+    assert [store.text(i) for i in range(len(store))] == before == ['{"id": "a"}', '{"id": "b"}']

@@ -81,6 +81,8 @@ SHAPES = [  # (property schema, Arrow column): the columnar check must agree wit
     ({"type": "array", "items": {"type": "string"}, "minItems": 1}, pa.array([["a"], [], None, ["b", "c"], [], ["d"]], pa.list_(pa.string()))),
     ({"type": "array", "items": {"type": "string", "minLength": 2}}, pa.array([["ab"], ["a"], None, ["bc", "c"], [], ["de"]], pa.list_(pa.string()))),
     ({"type": "string", "minLength": 1}, pa.array([None, None, None, None, None, None], pa.string())),
+    ({"type": "array", "items": {"type": "number"}, "minItems": 1},
+     pa.array([[float("-inf")], [], None, [1.0], [float("inf"), 2.0], [3.0]], pa.list_(pa.float64()))),
 ]
 
 
@@ -96,3 +98,26 @@ def test_columnar_schema_check_agrees_with_rows(tmp_path, sub, column) -> None:
         if errors:
             expected[i] = errors
     assert schema.table_errors(table) == expected
+
+
+UNSPLIT = [  # (row schema, column "v"): schemas whose properties cannot be checked one by one
+    ({"type": "object", "properties": {"label": {"type": "string", "minLength": 2}, "v": {"$ref": "#/properties/label"}}},
+     pa.array(["a", None, "bc"])),
+    ({"$schema": "http://json-schema.org/draft-07/schema#", "type": "object", "properties": {"v": {"type": "array", "items": [{"type": "string"}]}}},
+     pa.array([[1], [2, 3], None])),
+    ({"$schema": "http://json-schema.org/draft-04/schema#", "type": "object", "properties": {"v": {"type": "integer", "maximum": 3, "exclusiveMaximum": True}}},
+     pa.array([3, 2, None])),
+    ({"type": "object", "additionalProperties": {"type": "string"}, "properties": {"v": {"$ref": "#"}}},
+     pa.array([{"a": 1}, None, {"a": 2}])),
+]
+
+
+@pytest.mark.parametrize("schema, column", UNSPLIT, ids=["ref into properties", "draft-07 tuple items", "draft-04 exclusiveMaximum", "ref to the root"])
+def test_schemas_the_column_path_cannot_split_are_checked_by_row(tmp_path, schema, column) -> None:
+    table = pa.table({"label": ["xy", "yz", "zz"], "v": column})
+    path = tmp_path / "row.schema.json"
+    path.write_text(json.dumps(schema))
+    rs = RowSchema.load(path)
+    assert rs.usable, rs.problems
+    expected = {i: rs.errors({k: v for k, v in row.items() if v is not None}) for i, row in enumerate(table.to_pylist())}
+    assert rs.table_errors(table) == {i: e for i, e in expected.items() if e}

@@ -163,6 +163,28 @@ def test_a_buffer_opened_while_its_file_is_read(tmp_path: Path, monkeypatch, sam
     worker.join(10)
     got = session.analyze(*found)
     assert (got is results[0]) == same  # the same text: kept, no second check
+    assert not session._late  # no analysis running: the buffers are not held for adoption any more
     fresh = Session([root])
     fresh.set_overlay(path, buffer.data())
     assert _facts(got.findings) == _facts(fresh.analyze(*fresh.dataset_for(path)).findings)
+
+
+def test_closed_buffers_are_not_held(tmp_path: Path) -> None:
+    import gc
+    import weakref
+
+    root = tmp_path / "pets"
+    shutil.copytree(REPO / "samples" / "pets", root)
+    path = next(root.rglob("train.jsonl")).resolve()
+    lines = path.read_text(encoding="utf-8").split("\n")[:-1]
+    session = Session([root])
+    found = session.dataset_for(path)
+    buffer = Buffer([lines[0] + " ", *lines[1:]])
+    session.set_overlay(path, buffer)
+    session.analyze(*found)
+    session.set_overlay(path, None)
+    session.analyze(*found)
+    gone = weakref.ref(buffer)
+    del buffer
+    gc.collect()
+    assert gone() is None

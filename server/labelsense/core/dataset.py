@@ -99,8 +99,8 @@ class Dataset:
         """Rows whose value (non-null) occurs more than once, grouped, in file order.
 
         Values are bucketed by their hash with numpy first; only the rows whose hash
-        repeats are grouped by value in Python (equal values of different types, 1 and
-        "1", stay apart)."""
+        repeats are grouped by value in Python (1 and 1.0 together; 1 and "1", or 1 and
+        true, apart)."""
         values = [v for col in columns for v in col] if len(columns) != 1 else columns[0]
         try:
             hashes = np.fromiter(map(hash, values), dtype=np.int64, count=len(values))
@@ -119,7 +119,7 @@ class Dataset:
         for i in candidates:
             v = values[i]
             if v is not None:
-                by_value.setdefault((v.__class__, v), []).append(i)
+                by_value.setdefault(("number", v) if v.__class__ in (int, float) else (v.__class__, v), []).append(i)
         rows_of = [rows for rows in by_value.values() if len(rows) > 1]  # by first row: dicts keep insertion order
         if not rows_of:
             return []

@@ -55,8 +55,10 @@ class FileLines:
     """Line `i` of `data` (without its `\\n`), for lines split on `\\n` only; a final
     newline ends the last line rather than starting an empty one."""
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes, base: int = 0) -> None:
+        """`data`: the file's bytes from offset `base` on (after a byte order mark, say)."""
         self.data: bytes | None = data  # None once released: read from `_path`
+        self._base = base
         self._starts = np.zeros(1, dtype=np.int64)  # line starts, then one past the last line's end + 1
         self._edited: dict[int, bytes] = {}
         self._path: str | None = None
@@ -81,7 +83,7 @@ class FileLines:
                 if self._fd[0] is None:
                     self._fd[0] = os.open(self._path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
                     opened = True
-                data = os.pread(self._fd[0], end - start, start)
+                data = os.pread(self._fd[0], end - start, start + self._base)
             except OSError:  # gone or unreadable since: the caller sees an empty line
                 data = b""
         if opened:

@@ -53,16 +53,17 @@ def read_jsonl(path: Path, dataset: DatasetConfig, schema: RowSchema | None = No
         except OSError as exc:
             manifest.problems.append(Problem("LS105", Span(0, 0, 0, 0), f"cannot read manifest: {exc.strerror or exc}"))
             return manifest
+    base = 0
     if data.startswith(BOM):
         manifest.problems.append(Problem("LS104", FILE_SPAN, "file starts with a UTF-8 byte order mark (BOM); JSONL must not have one"))
-        data = data[3:]
+        data, base = data[3:], 3
     if not data or data.isspace():
         manifest.problems.append(Problem("LS103", Span(0, 0, 0, 0), "empty manifest: the file has no rows"))
         return manifest
     if b"\x00" in data[:8192] and not data[:1] == b"{":
         manifest.problems.append(Problem("LS104", Span(0, 0, 0, 0), "binary file (NUL bytes), not JSONL text"))
         return manifest
-    store = FileLines(data)
+    store = FileLines(data, base)
     pieces = store.pieces()
     read: list[list[bytes]] = []  # pieces split before the fields are known
     head: list[bytes] = []

@@ -91,10 +91,15 @@ class RowSchema:
         return [(list(e.instance_path), e.message) for e in self._validator.iter_errors(row)]
 
     def table_errors(self, table: pa.Table) -> dict[int, ErrorList]:
-        """Errors by row index for a whole Arrow table."""
-        if not self.schema or not set(self.schema) <= _COLUMNAR_KEYS or self.schema.get("type", "object") != "object":
+        """Errors by row index for a whole Arrow table: column by column when the schema splits
+        that way (its `$ref`s stay inside `$defs`), else row by row."""
+        if (not self.schema or not set(self.schema) <= _COLUMNAR_KEYS or self.schema.get("type", "object") != "object"
+                or any(not r.startswith(("#/$defs/", "#/definitions/")) for r in _refs(self.schema))):
             return self._rowwise(table)
-        return self._columnar(table)
+        try:
+            return self._columnar(table)
+        except Exception:  # noqa: BLE001 - a shape the column path cannot take (draft keywords, duplicate columns)
+            return self._rowwise(table)
 
     def _rowwise(self, table: pa.Table) -> dict[int, ErrorList]:
         out: dict[int, ErrorList] = {}
@@ -111,7 +116,7 @@ class RowSchema:
         assert self.schema is not None
         props: dict[str, Any] = self.schema.get("properties", {})
         extra = self.schema.get("additionalProperties", True)
-        defs = {k: self.schema[k] for k in ("$defs", "definitions") if k in self.schema}
+        defs = {k: self.schema[k] for k in ("$schema", "$defs", "definitions") if k in self.schema}  # the wrappers keep the draft
         out: dict[int, ErrorList] = {}
 
         def add(rows: Any, path: list[str | int], message: str) -> None:
@@ -191,8 +196,8 @@ def _suspects(col: pa.ChunkedArray, sub: Any) -> list[int] | None:
             flat = pc.list_flatten(col)
             if flat.null_count or not _arrow_is(flat.type, items["type"]):
                 return None
-            if pa.types.is_floating(flat.type) and len(flat) and pc.any(pc.is_nan(flat)).as_py():
-                return None  # NaN has no JSON form
+            if pa.types.is_floating(flat.type) and len(flat) and not pc.all(pc.is_finite(flat)).as_py():
+                return None  # NaN and infinities have no JSON form: the validator decides
         sizes, low, high, masks = pc.list_value_length(col), sub.get("minItems"), sub.get("maxItems"), []
     else:
         return None

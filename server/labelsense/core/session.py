@@ -114,12 +114,14 @@ class Session:
             self._stamp += 1
             if data is None:
                 self._overlays.pop(path, None)
+                for g in [g for g, (p, _) in self._late.items() if p == path]:
+                    del self._late[g]
             else:
                 self._overlays[path] = (self._stamp, data)
                 if not isinstance(data, bytes) and self._adopt(path, data):
                     return
             self.changed(path)
-            if data is not None and not isinstance(data, bytes):  # the file may be being read right now
+            if data is not None and not isinstance(data, bytes) and self._running:  # its file may be being read now
                 self._late[self._generation] = (path, data)
                 for old in sorted(self._late)[:-LATE_KEPT]:
                     del self._late[old]
@@ -310,6 +312,8 @@ class Session:
         finally:
             with self._lock:
                 self._running.pop(key, None)
+                if not self._running:
+                    self._late.clear()  # no analysis left to adopt buffers for: let them go
             running.set()
         if self.on_analyzed is not None:
             self.on_analyzed(analysis)
