@@ -321,7 +321,7 @@ def test_merge_answers_are_the_same_with_a_cold_and_a_warm_cache(repo: Repo, mon
 
 
 def test_rename_on_a_merged_branch_keeps_both_branches_history(repo: Repo) -> None:
-    f = repo.write("m.jsonl", rows(*[(f"k{i}", "cat") for i in range(40)]))
+    repo.write("m.jsonl", rows(*[(f"k{i}", "cat") for i in range(40)]))
     first = repo.commit("import")
     repo.write("m.jsonl", rows(*[(f"k{i}", "emu" if i == 1 else "cat") for i in range(40)]))
     emu = repo.commit("k1 emu (before the branch)")
@@ -1029,7 +1029,7 @@ def test_rename_and_reformat_beside_a_deleted_lookalike_picks_the_same_labels(re
     repo.commit("backup: k7", BOB)
     repo.git("rm", "-q", "data/train.jsonl", "data/backup.jsonl")
     f = repo.write("data/v2/train.jsonl", "".join(json.dumps({"label": v, "id": k}, separators=(",", ":")) + "\n" for k, v in train))
-    moved = repo.commit("move + reformat train, drop backup", EVE)
+    repo.commit("move + reformat train, drop backup", EVE)
     assert "R" not in repo.git("show", "--format=", "--name-status", "-M", "HEAD")  # git sees deletes and an add
     blame = LabelBlame(f)
     assert [(x.commit, x.path) for x in blame.full_history("k3").changes] == [(three, "data/train.jsonl"), (first, "data/train.jsonl")]

@@ -3,7 +3,6 @@ findings as a JSONL copy of the same rows."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pyarrow as pa
 import pytest

@@ -3,13 +3,18 @@ of the edited text: random same-line-count edits to the sample manifests — lab
 changed, keys and contents made to collide, rows broken and mended."""
 from __future__ import annotations
 
+import gc
 import random
 import re
 import shutil
+import threading
+import weakref
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
+from labelsense.core import session as session_module
 from labelsense.core.session import Session
 
 REPO = Path(__file__).resolve().parents[1]
@@ -84,18 +89,35 @@ def test_edits_in_place_match_a_fresh_check(tmp_path: Path, manifest: str) -> No
         if session.edit(path, i, 1, [lines[i].encode()], buffer):
             in_place += 1
         got = session.analyze(*found)
-        fresh = Session([dataset_root])
-        fresh.set_overlay(path, ("\n".join(lines) + "\n").encode())
-        want = fresh.analyze(*fresh.dataset_for(path))
-        assert _facts(got.findings) == _facts(want.findings), f"step {step}: line {i + 1} is now {lines[i]!r}"
+        want = _fresh_facts(dataset_root, path, ("\n".join(lines) + "\n").encode())
+        assert _facts(got.findings) == want, f"step {step}: line {i + 1} is now {lines[i]!r}"
     assert in_place >= 55  # the fast path was really taken
 
 
-def test_a_buffer_opened_unchanged_keeps_the_analysis(tmp_path: Path) -> None:
+class Pets(NamedTuple):
+    root: Path
+    path: Path  # its train.jsonl
+    lines: list[str]
+
+
+@pytest.fixture
+def pets(tmp_path: Path) -> Pets:
+    """A copy of samples/pets and the lines of its train.jsonl."""
     root = tmp_path / "pets"
     shutil.copytree(REPO / "samples" / "pets", root)
     path = next(root.rglob("train.jsonl")).resolve()
-    lines = path.read_text(encoding="utf-8").split("\n")[:-1]
+    return Pets(root, path, path.read_text(encoding="utf-8").split("\n")[:-1])
+
+
+def _fresh_facts(root: Path, path: Path, data: bytes) -> list[tuple]:
+    """The findings of a fresh session with `data` as the text of `path`."""
+    fresh = Session([root])
+    fresh.set_overlay(path, data)
+    return _facts(fresh.analyze(*fresh.dataset_for(path)).findings)
+
+
+def test_a_buffer_opened_unchanged_keeps_the_analysis(pets: Pets) -> None:
+    root, path, lines = pets
     session = Session([root])
     found = session.dataset_for(path)
     before = session.analyze(*found)
@@ -105,21 +127,15 @@ def test_a_buffer_opened_unchanged_keeps_the_analysis(tmp_path: Path) -> None:
     buffer = Buffer(list(lines))
     session.set_overlay(path, buffer)
     assert session.analyze(*found) is before  # the same text: nothing checked again
-    manifest = next(m for m in before.dataset.manifests if m.path == str(path))
     assert manifest.raw_lines is None and manifest.text_of == buffer.line  # spans now read the buffer
     i = next(n for n, line in enumerate(lines) if '"label": "' in line)
     buffer.lines[i] = buffer.lines[i].replace('"label": "', '"label": "X', 1)
     assert session.edit(path, i, 1, [buffer.lines[i].encode()], buffer)  # edits are re-checked in place
-    fresh = Session([root])
-    fresh.set_overlay(path, buffer.data())
-    assert _facts(session.analyze(*found).findings) == _facts(fresh.analyze(*fresh.dataset_for(path)).findings)
+    assert _facts(session.analyze(*found).findings) == _fresh_facts(root, path, buffer.data())
 
 
-def test_a_buffer_opened_with_other_text_is_checked_again(tmp_path: Path) -> None:
-    root = tmp_path / "pets"
-    shutil.copytree(REPO / "samples" / "pets", root)
-    path = next(root.rglob("train.jsonl")).resolve()
-    lines = path.read_text(encoding="utf-8").split("\n")[:-1]
+def test_a_buffer_opened_with_other_text_is_checked_again(pets: Pets) -> None:
+    root, path, lines = pets
     session = Session([root])
     found = session.dataset_for(path)
     before = session.analyze(*found)
@@ -131,16 +147,9 @@ def test_a_buffer_opened_with_other_text_is_checked_again(tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize("same", [True, False], ids=["same text", "other text"])
-def test_a_buffer_opened_while_its_file_is_read(tmp_path: Path, monkeypatch, same: bool) -> None:
+def test_a_buffer_opened_while_its_file_is_read(pets: Pets, monkeypatch, same: bool) -> None:
     """The same text: the analysis that was reading the file stands. Other text: it does not."""
-    import threading
-
-    from labelsense.core import session as session_module
-
-    root = tmp_path / "pets"
-    shutil.copytree(REPO / "samples" / "pets", root)
-    path = next(root.rglob("train.jsonl")).resolve()
-    lines = path.read_text(encoding="utf-8").split("\n")[:-1]
+    root, path, lines = pets
     reading, opened = threading.Event(), threading.Event()
     real = session_module.read_manifest
 
@@ -164,19 +173,11 @@ def test_a_buffer_opened_while_its_file_is_read(tmp_path: Path, monkeypatch, sam
     got = session.analyze(*found)
     assert (got is results[0]) == same  # the same text: kept, no second check
     assert not session._late  # no analysis running: the buffers are not held for adoption any more
-    fresh = Session([root])
-    fresh.set_overlay(path, buffer.data())
-    assert _facts(got.findings) == _facts(fresh.analyze(*fresh.dataset_for(path)).findings)
+    assert _facts(got.findings) == _fresh_facts(root, path, buffer.data())
 
 
-def test_closed_buffers_are_not_held(tmp_path: Path) -> None:
-    import gc
-    import weakref
-
-    root = tmp_path / "pets"
-    shutil.copytree(REPO / "samples" / "pets", root)
-    path = next(root.rglob("train.jsonl")).resolve()
-    lines = path.read_text(encoding="utf-8").split("\n")[:-1]
+def test_closed_buffers_are_not_held(pets: Pets) -> None:
+    root, path, lines = pets
     session = Session([root])
     found = session.dataset_for(path)
     buffer = Buffer([lines[0] + " ", *lines[1:]])

@@ -83,13 +83,17 @@ async def test_hover_escapes_git_text(client, workspace: Path) -> None:
     assert "<b>" not in text and "](command:" not in text
 
 
-async def test_hover_on_an_unsaved_edit_says_not_committed_yet(client, workspace: Path) -> None:
-    uri = open_doc(client, workspace / "data" / "train.jsonl")
-    line = '{"id": "z1", "label": "cat"}'
-    start = line.index('"cat"')
+def relabel_first_row(client, uri: str) -> None:  # noqa: ANN001
+    """Edit the buffer (unsaved): row z1's label 'cat' becomes 'tiger'."""
+    start = '{"id": "z1", "label": "cat"}'.index('"cat"')
     client.text_document_did_change(types.DidChangeTextDocumentParams(
         types.VersionedTextDocumentIdentifier(version=2, uri=uri),
         [types.TextDocumentContentChangePartial(range=types.Range(types.Position(0, start), types.Position(0, start + 5)), text='"tiger"')]))
+
+
+async def test_hover_on_an_unsaved_edit_says_not_committed_yet(client, workspace: Path) -> None:
+    uri = open_doc(client, workspace / "data" / "train.jsonl")
+    relabel_first_row(client, uri)
     text = await _hover(client, uri, 0)
     assert "not committed yet" in text and "unsaved changes" in text and "cat → tiger" in text
     assert "Bob Jones" in await _hover(client, uri, 1)  # other rows keep their commits
@@ -99,11 +103,7 @@ async def test_hover_on_an_unsaved_edit_says_not_committed_yet(client, workspace
 async def test_hover_on_a_saved_edit_says_uncommitted_in_the_working_tree(client, workspace: Path) -> None:
     train = workspace / "data" / "train.jsonl"
     uri = open_doc(client, train)
-    line = '{"id": "z1", "label": "cat"}'
-    start = line.index('"cat"')
-    client.text_document_did_change(types.DidChangeTextDocumentParams(
-        types.VersionedTextDocumentIdentifier(version=2, uri=uri),
-        [types.TextDocumentContentChangePartial(range=types.Range(types.Position(0, start), types.Position(0, start + 5)), text='"tiger"')]))
+    relabel_first_row(client, uri)
     text = await _hover(client, uri, 0)
     assert "unsaved changes in the editor" in text
     train.write_text(_jsonl([("z1", "tiger"), ("z2", "lynx"), ("z3", "wolf")]))  # the editor saves the buffer

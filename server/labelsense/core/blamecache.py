@@ -207,12 +207,8 @@ class Store:
         """After a query failed on a corrupt database: unless another thread has replaced it already,
         close it and open it again, deleting the file if sqlite still finds it damaged (or `force`:
         it failed twice); the database is in memory if that fails too."""
-        if self.db is not failed:
+        if not self._let_go(failed):
             return
-        try:
-            failed.close()
-        except sqlite3.Error:
-            pass
         path = self.path
         if path is not None and (force or self._still_corrupt(path)):
             self._delete(path)
@@ -220,14 +216,20 @@ class Store:
         self.generation += 1
 
     def _to_memory(self, failed: sqlite3.Connection) -> None:
-        if self.db is not failed:
+        if not self._let_go(failed):
             return
+        self.db = self._connect(None)
+        self.generation += 1
+
+    def _let_go(self, failed: sqlite3.Connection) -> bool:
+        """Close a connection that failed, unless another thread has replaced it already (False)."""
+        if self.db is not failed:
+            return False
         try:
             failed.close()
         except sqlite3.Error:
             pass
-        self.db = self._connect(None)
-        self.generation += 1
+        return True
 
     @staticmethod
     def _still_corrupt(path: Path) -> bool:

@@ -18,6 +18,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .rowtype import ANNOTATIONS
 from .types import Problem, Span
 
 ErrorList = list[tuple[list[str | int], str]]
@@ -143,9 +144,6 @@ class RowSchema:
         return out
 
 
-_ANNOTATIONS = {"title", "description", "$comment", "examples", "default"}
-
-
 def _column_errors(name: str, col: pa.ChunkedArray, sub: Any, defs: dict[str, Any]) -> Iterator[tuple[int, list[str | int], str]]:
     """(row, path, message) for the present values of one column that break `sub`.
 
@@ -182,7 +180,7 @@ def _suspects(col: pa.ChunkedArray, sub: Any) -> list[int] | None:
     for two common shapes: a string column under `type: string` with lengths or an enum,
     and a list column whose Arrow item type proves `items: {type: T}`, under min/maxItems.
     None for any other shape (then every value is checked)."""
-    if not isinstance(sub, dict) or any(k not in _ANNOTATIONS | {"type", "enum", "minLength", "maxLength", "items", "minItems", "maxItems"} for k in sub):
+    if not isinstance(sub, dict) or any(k not in ANNOTATIONS | {"type", "enum", "minLength", "maxLength", "items", "minItems", "maxItems"} for k in sub):
         return None
     kind = sub.get("type")
     if kind == "string" and _arrow_is(col.type, "string") and not set(sub) & {"items", "minItems", "maxItems"}:

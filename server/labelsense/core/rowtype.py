@@ -17,7 +17,7 @@ from typing import Annotated, Any, Callable, Literal, Optional, Union
 
 import msgspec
 
-_ANNOTATIONS = {"title", "description", "$comment", "examples", "default", "deprecated", "readOnly", "writeOnly"}
+ANNOTATIONS = {"title", "description", "$comment", "examples", "default", "deprecated", "readOnly", "writeOnly"}  # never change what a value may be
 _STRING = {"minLength", "maxLength", "pattern"}
 _NUMBER = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"}
 _ARRAY = {"items", "minItems", "maxItems"}
@@ -66,13 +66,13 @@ def _type(schema: Any, defs: dict[str, Any], depth: int = 0) -> Any:
         raise Untranslatable("boolean false schema")
     if "$ref" in schema:
         ref = schema["$ref"]
-        if set(schema) - {"$ref"} - _ANNOTATIONS:
+        if set(schema) - {"$ref"} - ANNOTATIONS:
             raise Untranslatable("$ref with siblings")
         for prefix in ("#/$defs/", "#/definitions/"):
             if isinstance(ref, str) and ref.startswith(prefix) and ref[len(prefix):] in defs:
                 return _type(defs[ref[len(prefix):]], defs, depth + 1)
         raise Untranslatable(f"$ref {ref!r}")
-    keys = set(schema) - _ANNOTATIONS
+    keys = set(schema) - ANNOTATIONS
     if "enum" in schema:
         if keys - {"enum", "type"}:
             raise Untranslatable("enum with constraints")
@@ -145,7 +145,7 @@ def _decoder(fields: dict[str, str | None], schema: dict[str, Any] | None) -> Ro
     spec: dict[str, tuple[Any, bool]] = {name: (Any, False) for name in names}  # json name -> (type, required)
     forbid = False
     if schema is not None:
-        if not isinstance(schema, dict) or schema.get("type", "object") != "object" or set(schema) - _ANNOTATIONS - {
+        if not isinstance(schema, dict) or schema.get("type", "object") != "object" or set(schema) - ANNOTATIONS - {
                 "$schema", "$id", "type", "properties", "required", "additionalProperties", "$defs", "definitions"}:
             raise Untranslatable("top level")
         defs = {**schema.get("definitions", {}), **schema.get("$defs", {})}
