@@ -18,6 +18,7 @@ from .jsonl import read_jsonl
 from .manifest import Manifest
 from .parquet import read_parquet
 from .rowschema import RowSchema
+from .rulefork import ChildRuleError, run_each, run_forked
 from .rules.base import Rule
 from .rules.registry import matches, selected
 from .taxonomy import find_taxonomy, load_taxonomy
@@ -87,15 +88,10 @@ def _size(path: Path) -> int:
         return 0
 
 
-def run_rules(ds: Dataset, rules: list[Rule], on_error: Callable[[Rule, BaseException], None]) -> list[Finding]:
-    """Run each rule on the dataset; a rule that fails is reported through `on_error`, the rest go on."""
-    out: list[Finding] = []
-    for rule in rules:
-        try:
-            out.extend(rule.check(ds))
-        except Exception as exc:  # one broken rule must not stop the others
-            on_error(rule, exc)
-    return apply_config(ds.config, out)
+def run_rules(ds: Dataset, rules: list[Rule], on_error: Callable[[Rule, BaseException], None], fork: bool = False) -> list[Finding]:
+    """Run each rule on the dataset; a rule that fails is reported through `on_error`, the rest go on.
+    `fork`: share the rules with a forked child (rulefork.py; a one-shot check only)."""
+    return apply_config(ds.config, (run_forked if fork else run_each)(ds, rules, on_error))
 
 
 def apply_config(config: Config, findings: list[Finding]) -> list[Finding]:
@@ -192,11 +188,12 @@ def _check(targets: list[Path], select: tuple[str, ...] | None, ignore: tuple[st
                 continue
 
             def failed(rule: Rule, exc: BaseException) -> None:
-                report.errors.append(f"internal error: rule {rule.code} failed on dataset '{spec.name}': {exc!r}\n{traceback.format_exc()}")
+                trace = exc.trace if isinstance(exc, ChildRuleError) else traceback.format_exc()
+                report.errors.append(f"internal error: rule {rule.code} failed on dataset '{spec.name}': {exc!r}\n{trace}")
 
             report.files.extend(str(f) for f in files if any(paths.is_under(f, t) for t in targets))
             wanted: dict[str, bool] = {}
-            for f in run_rules(ds, rules, failed):
+            for f in run_rules(ds, rules, failed, fork=True):
                 ident = (f.path, f.span, f.code, f.message)
                 if (ok := wanted.get(f.path)) is None:
                     ok = wanted[f.path] = any(paths.is_under(Path(f.path), t) for t in targets)

@@ -114,6 +114,25 @@ class FileLines:
         starts.append(np.array([size + (0 if data.endswith(b"\n") else 1)], dtype=np.int64))
         self._starts = np.concatenate(starts)
 
+    def index(self) -> np.ndarray:
+        """Record where each line starts without splitting the lines out (a reader that
+        parses the bytes whole); returns the starts, then one past the last line's end + 1."""
+        data, size = self.data, len(self.data)
+        view = memoryview(data)
+        found = [np.zeros(1, dtype=np.int64)]
+        for at in range(0, size, PIECE):
+            found.append(np.flatnonzero(np.frombuffer(view[at : at + PIECE], dtype=np.uint8) == 10) + (at + 1))
+        starts = np.concatenate(found)
+        if data.endswith(b"\n"):
+            starts = starts[:-1]
+        self._starts = np.append(starts, size + (0 if data.endswith(b"\n") else 1))
+        return self._starts
+
+    @property
+    def starts(self) -> np.ndarray:
+        """Line starts, then one past the last line's end + 1 (as `pieces` or `index` recorded them)."""
+        return self._starts
+
     def __len__(self) -> int:
         return len(self._starts) - 1
 

@@ -15,18 +15,21 @@ from typing import Any, Callable, Iterator
 
 import msgspec
 import orjson
+import pyarrow.compute as pc
 
+from . import arrowjson
 from .config import DatasetConfig, ROLES
 from .filelines import FileLines
 from .gcpause import paused_gc
-from .manifest import SHARED_ATTRS, BoxColumn, Manifest, shared, split_from_name
-from .rowschema import RowSchema
+from .manifest import SHARED_ATTRS, BoxColumn, Manifest, column_values, shared, split_from_name
+from .rowschema import ErrorList, RowSchema
 from .rowtype import RowDecoder, row_decoder
 from .types import Problem, Span
 
 BOM = b"\xef\xbb\xbf"
 DETECT_ROWS = 200
 CHUNK = 65536
+ARROW_MIN = 1 << 20  # bytes from which a manifest is first offered to Arrow's reader (arrowjson.py)
 
 
 def detect_fields(rows: list[dict[str, Any]], dataset: DatasetConfig) -> dict[str, str | None]:
@@ -64,6 +67,9 @@ def read_jsonl(path: Path, dataset: DatasetConfig, schema: RowSchema | None = No
         manifest.problems.append(Problem("LS104", Span(0, 0, 0, 0), "binary file (NUL bytes), not JSONL text"))
         return manifest
     store = FileLines(data, base)
+    if len(data) >= ARROW_MIN and _valid_utf8(data) and _read_whole(manifest, data, store, dataset, schema, with_boxes):
+        _keep_text(manifest, store, text_of)
+        return manifest
     pieces = store.pieces()
     read: list[list[bytes]] = []  # pieces split before the fields are known
     head: list[bytes] = []
@@ -91,18 +97,63 @@ def read_jsonl(path: Path, dataset: DatasetConfig, schema: RowSchema | None = No
                 for attr, column in columns.items():
                     column.extend(block.columns[attr])
                 schema_failures.extend((base + i, obj) for i, obj in block.failures)
-    manifest.line_count = len(store)
-    if text_of is not None:
-        manifest.text_of = text_of
-    else:
-        manifest.raw_lines = store
-        manifest.text_of = store.text
+    _keep_text(manifest, store, text_of)
     n = len(lines)
     manifest.lines = lines
     for attr in ROLE_ATTRS:
         setattr(manifest, attr, columns.get(attr) or [None] * n)
     manifest.schema_failures = [(row, schema.errors(obj)) for row, obj in schema_failures] if schema else []
     return manifest
+
+
+def _keep_text(manifest: Manifest, store: FileLines, text_of: Callable[[int], str] | None) -> None:
+    manifest.line_count = len(store)
+    if text_of is not None:
+        manifest.text_of = text_of
+    else:
+        manifest.raw_lines = store
+        manifest.text_of = store.text
+
+
+def _read_whole(manifest: Manifest, data: bytes, store: FileLines, dataset: DatasetConfig, schema: RowSchema | None,
+                with_boxes: bool) -> bool:
+    """Read the rows with Arrow's JSON reader (arrowjson.py) when it can stand in for the line
+    reader; False, with `manifest` untouched, when it cannot."""
+    store.index()
+    fields = detect_fields(_sample([store[i] for i in range(min(DETECT_ROWS, len(store)))]), dataset)
+    reader = RowReader.of(dataset, fields, schema, with_boxes, exact=False)
+    with paused_gc():
+        table = arrowjson.read_table(data, store, set(reader.roles.values()))
+        if table is None:
+            return False
+        failures: list[tuple[int, ErrorList]] = []
+        if reader.schema is not None:
+            screened = reader.schema.column_errors(table)  # a screen: a null there is an absent field
+            if screened is None:
+                return False
+            suspects = set(screened)
+            nulls = [col for col in table.columns if col.null_count]
+            if nulls and b"null" in data:  # a null written out is not an absent field: those rows are checked exactly
+                for col in nulls:
+                    suspects.update(pc.indices_nonzero(pc.is_null(col)).to_pylist())
+            for row in sorted(suspects):
+                if errors := reader.schema.errors(orjson.loads(store[row])):
+                    failures.append((row, errors))
+        n, names = table.num_rows, set(table.column_names)
+        for attr in ROLE_ATTRS:
+            name = reader.roles.get(attr)
+            if name not in names:
+                values: Any = [None] * n
+            elif attr == "bboxes":
+                values = BoxColumn()
+                for chunk in table.column(name).chunks:
+                    values.extend_arrow(chunk)
+            else:
+                values = column_values(table.column(name), reader.pools.setdefault(attr, {}) if attr in SHARED_ATTRS else None)
+            setattr(manifest, attr, values)
+    manifest.fields, manifest.reader, manifest.lines = fields, reader, list(range(n))
+    manifest.schema_failures = failures
+    return True
 
 
 def _drain(items: list[Any]) -> Iterator[Any]:

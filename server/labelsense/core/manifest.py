@@ -56,6 +56,17 @@ def shared(values: list[Any], pool: dict[str, str]) -> list[Any]:
     return [pool.setdefault(v, v) if v.__class__ is str else v for v in values]
 
 
+def column_values(col: pa.ChunkedArray, pool: dict[str, str] | None = None) -> list[Any]:
+    """An Arrow column as Python values; with a `pool`, a string column's equal values are
+    one object (as `shared` makes them), built from its dictionary of distinct values."""
+    if pool is None or not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+        return col.to_pylist()
+    encoded = col.combine_chunks().dictionary_encode() if col.num_chunks else pa.array([], col.type).dictionary_encode()
+    words = [pool.setdefault(w, w) for w in encoded.dictionary.to_pylist()]
+    table = np.array(words + [None], dtype=object)
+    return table[encoded.indices.fill_null(len(words)).to_numpy(zero_copy_only=False)].tolist()
+
+
 def _scalar_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .config import DatasetConfig, ROLES
-from .manifest import SHARED_ATTRS, BoxColumn, Manifest, shared, split_from_name
+from .manifest import SHARED_ATTRS, BoxColumn, Manifest, column_values, split_from_name
 from .rowschema import RowSchema
 from .types import Problem, Span
 
@@ -67,8 +67,8 @@ def read_parquet(path: Path, dataset: DatasetConfig, schema: RowSchema | None = 
     columns = {"key": "keys", "label": "labels", "split": "splits", "annotator": "annotators", "content": "contents", "media": "media", "votes": "votes", "text": "texts"}
     for role, attr in columns.items():
         name = fields[role]
-        values = table.column(name).to_pylist() if name in names else [None] * n
-        setattr(manifest, attr, shared(values, {}) if attr in SHARED_ATTRS else values)
+        values = column_values(table.column(name), {} if attr in SHARED_ATTRS else None) if name in names else [None] * n
+        setattr(manifest, attr, values)
     if with_boxes and fields["bbox"] in names:  # compact: float arrays, not a million small lists
         boxes = BoxColumn()
         for chunk in table.column(fields["bbox"]).chunks:

@@ -92,15 +92,21 @@ class RowSchema:
         return [(list(e.instance_path), e.message) for e in self._validator.iter_errors(row)]
 
     def table_errors(self, table: pa.Table) -> dict[int, ErrorList]:
-        """Errors by row index for a whole Arrow table: column by column when the schema splits
-        that way (its `$ref`s stay inside `$defs`), else row by row."""
+        """Errors by row index for a whole Arrow table (a null is an absent field): column by
+        column when the schema splits that way (see `column_errors`), else row by row."""
+        found = self.column_errors(table)
+        return found if found is not None else self._rowwise(table)
+
+    def column_errors(self, table: pa.Table) -> dict[int, ErrorList] | None:
+        """Errors by row index, checked column by column (a null is an absent field); None when
+        the schema does not split by column (its `$ref`s leave `$defs`, other top-level keywords)."""
         if (not self.schema or not set(self.schema) <= _COLUMNAR_KEYS or self.schema.get("type", "object") != "object"
                 or any(not r.startswith(("#/$defs/", "#/definitions/")) for r in _refs(self.schema))):
-            return self._rowwise(table)
+            return None
         try:
             return self._columnar(table)
         except Exception:  # noqa: BLE001 - a shape the column path cannot take (draft keywords, duplicate columns)
-            return self._rowwise(table)
+            return None
 
     def _rowwise(self, table: pa.Table) -> dict[int, ErrorList]:
         out: dict[int, ErrorList] = {}

@@ -1,0 +1,90 @@
+"""A JSONL manifest parsed whole by Arrow's multithreaded JSON reader — only when that
+provably gives the same rows as reading it line by line (jsonl.py).
+
+Arrow is more lenient than JSON in places and less exact in others, so the table
+is used only when: the file is valid UTF-8; every
+line starts with `{` and ends with `}` (so, given a strict parse and as many rows
+as lines, each line holds exactly one object); every column is null, boolean,
+integer, number, string or a list of those — never a nested object; no role
+column (key, label, …) is a float and no float is as large as 2**53 (an integer
+Arrow had to widen). Strings that Arrow took for timestamps are read again as
+text. Anything else returns None and the caller reads line by line.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pj
+
+from .filelines import FileLines
+
+MIN_BLOCK = 16 << 20  # bytes per parse block (Arrow needs a whole line in one block)
+_WIDE = float(2**53)  # from here on a float need not be the integer that was written
+
+
+def read_table(data: bytes, lines: FileLines, roles: set[str]) -> pa.Table | None:
+    """The rows of `data` (the bytes `lines` has indexed) as a table, or None
+    when the line-by-line reader must decide."""
+    starts = lines.starts
+    if not _one_object_per_line(data, starts):
+        return None
+    block = max(MIN_BLOCK, 2 * int(np.diff(starts).max(initial=0)))
+    table = _parse(data, block, {})
+    if table is None:
+        return None
+    stamps = {f.name: pa.string() for f in table.schema if _has(f.type, pa.types.is_temporal)}
+    if stamps:
+        table = _parse(data, block, stamps)
+    if table is None or table.num_rows != len(lines):
+        return None
+    for f in table.schema:
+        if not _plain(f.type) or _has(f.type, pa.types.is_temporal) or (f.name in roles and _has(f.type, pa.types.is_floating)):
+            return None
+        if _has(f.type, pa.types.is_floating) and not _exact_floats(table.column(f.name)):
+            return None
+    return table
+
+
+def _parse(data: bytes, block: int, strings: dict[str, pa.DataType]) -> pa.Table | None:
+    options = pj.ParseOptions(explicit_schema=pa.schema(list(strings.items())), unexpected_field_behavior="infer") if strings else None
+    try:
+        return pj.read_json(pa.BufferReader(data), read_options=pj.ReadOptions(block_size=block), parse_options=options)
+    except (pa.ArrowException, ValueError, OverflowError):
+        return None
+
+
+def _one_object_per_line(data: bytes, starts: np.ndarray) -> bool:
+    """Every line's first byte is `{` and its last (before a `\\r`) is `}`."""
+    if len(starts) < 2:
+        return False
+    raw = np.frombuffer(data, dtype=np.uint8)
+    begin, end = starts[:-1], starts[1:] - 1  # end: exclusive, before the `\n`
+    if (end - begin < 2).any():
+        return False
+    last = end - 1
+    last = np.where(raw[last] == 13, last - 1, last)
+    return bool((raw[begin] == 123).all() and (last >= begin + 1).all() and (raw[last] == 125).all())
+
+
+def _plain(t: pa.DataType) -> bool:
+    """A type whose values are JSON scalars or lists of them (no objects)."""
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return _plain(t.value_type)
+    return (pa.types.is_null(t) or pa.types.is_boolean(t) or pa.types.is_integer(t) or pa.types.is_floating(t)
+            or pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_temporal(t))
+
+
+def _has(t: pa.DataType, test) -> bool:  # noqa: ANN001 - a pyarrow.types predicate
+    while pa.types.is_list(t) or pa.types.is_large_list(t):
+        t = t.value_type
+    return bool(test(t))
+
+
+def _exact_floats(col: pa.ChunkedArray) -> bool:
+    """No NaN or infinity (not JSON), and every value below 2**53 in size (not a widened integer)."""
+    while pa.types.is_list(col.type) or pa.types.is_large_list(col.type):
+        col = pc.list_flatten(col)
+    finite = pc.all(pc.is_finite(col)).as_py()
+    top = pc.max(pc.abs(col)).as_py()
+    return finite is not False and (top is None or top < _WIDE)

@@ -1,0 +1,63 @@
+"""Rules shared with a forked child (rulefork.py): the same findings as one process,
+a rule failing in the child reported, a child that dies replaced by running its share here."""
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import pytest
+
+from labelsense.core import engine, rulefork
+from labelsense.core.rules.registry import BY_CODE, RULES
+from labelsense.core.types import Finding, Span
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+
+
+@pytest.fixture
+def dataset(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(rulefork, "MIN_ROWS", 0)
+    config = engine.discover([SAMPLES / "pets"])[0][0]
+    spec = config.datasets[0]
+    return engine.load_dataset(config, spec, engine.dataset_files(config, spec))
+
+
+def _key(f: Finding) -> tuple:
+    return f.path, f.span.line, f.span.col, f.code, f.message, f.related, f.fixes, f.severity
+
+
+def test_forked_run_finds_what_one_process_finds(dataset) -> None:
+    rules = [r for r in RULES if not r.code.startswith("LS5")]
+    serial = rulefork.run_each(dataset, rules, lambda r, e: pytest.fail(f"{r.code}: {e!r}"))
+    parent = os.getpid()
+    forked = rulefork.run_forked(dataset, rules, lambda r, e: pytest.fail(f"{r.code}: {e!r}"))
+    assert os.getpid() == parent
+    assert sorted(map(_key, forked)) == sorted(map(_key, serial))
+    assert {f.code for f in serial} & rulefork.CHILD_CODES and {f.code for f in serial} - rulefork.CHILD_CODES
+
+
+def test_a_rule_failing_in_the_child_is_reported(dataset) -> None:
+    def broken(ds):  # noqa: ANN001, ANN202
+        raise ValueError("boom")
+
+    rules = [dataclasses.replace(BY_CODE["LS401"], check=broken), BY_CODE["LS402"]]
+    failed: list[tuple[str, BaseException]] = []
+    found = rulefork.run_forked(dataset, rules, lambda r, e: failed.append((r.code, e)))
+    assert [(code, repr(e)) for code, e in failed] == [("LS401", "ValueError('boom')")]
+    assert isinstance(failed[0][1], rulefork.ChildRuleError) and "raise ValueError" in failed[0][1].trace
+    assert found and {f.code for f in found} == {"LS402"}
+
+
+def test_a_child_that_dies_is_replaced_by_running_its_share_here(dataset) -> None:
+    parent = os.getpid()
+
+    def dies_in_child(ds):  # noqa: ANN001, ANN202
+        if os.getpid() != parent:
+            os._exit(3)
+        return [BY_CODE["LS401"].at("x.jsonl", Span(0, 0, 0, 1), "ran in the parent")]
+
+    rules = [dataclasses.replace(BY_CODE["LS401"], check=dies_in_child), BY_CODE["LS402"]]
+    found = rulefork.run_forked(dataset, rules, lambda r, e: pytest.fail(repr(e)))
+    assert [f.message for f in found if f.code == "LS401"] == ["ran in the parent"]
+    assert any(f.code == "LS402" for f in found)
