@@ -126,20 +126,9 @@ def _read_whole(manifest: Manifest, data: bytes, store: FileLines, dataset: Data
         table = arrowjson.read_table(data, store, set(reader.roles.values()))
         if table is None:
             return False
-        failures: list[tuple[int, ErrorList]] = []
-        if reader.schema is not None:
-            screened = reader.schema.column_errors(table)  # a screen: a null there is an absent field
-            if screened is None:
-                return False
-            suspects = set(screened)
-            nulls = [col for col in table.columns if col.null_count]
-            if nulls and b"null" in data:  # a null written out is not an absent field: those rows are checked exactly
-                for col in nulls:
-                    suspects.update(pc.indices_nonzero(pc.is_null(col)).to_pylist())
-            for row in sorted(suspects):
-                if errors := reader.schema.errors(orjson.loads(store[row])):
-                    failures.append((row, errors))
+        screen = reader.schema.table_errors_later(table, columnar_only=True) if reader.schema is not None else None
         n, names = table.num_rows, set(table.column_names)
+        columns: dict[str, Any] = {}
         for attr in ROLE_ATTRS:
             name = reader.roles.get(attr)
             if name not in names:
@@ -150,7 +139,22 @@ def _read_whole(manifest: Manifest, data: bytes, store: FileLines, dataset: Data
                     values.extend_arrow(chunk)
             else:
                 values = column_values(table.column(name), reader.pools.setdefault(attr, {}) if attr in SHARED_ATTRS else None)
-            setattr(manifest, attr, values)
+            columns[attr] = values
+        failures: list[tuple[int, ErrorList]] = []
+        if reader.schema is not None and screen is not None:
+            screened = screen.result()  # a screen: a null there is an absent field
+            if screened is None:
+                return False
+            suspects = set(screened)
+            nulls = [col for col in table.columns if col.null_count]
+            if nulls and b"null" in data:  # a null written out is not an absent field: those rows are checked exactly
+                for col in nulls:
+                    suspects.update(pc.indices_nonzero(pc.is_null(col)).to_pylist())
+            for row in sorted(suspects):
+                if errors := reader.schema.errors(orjson.loads(store[row])):
+                    failures.append((row, errors))
+    for attr, values in columns.items():
+        setattr(manifest, attr, values)
     manifest.fields, manifest.reader, manifest.lines = fields, reader, list(range(n))
     manifest.schema_failures = failures
     return True

@@ -64,6 +64,7 @@ def read_parquet(path: Path, dataset: DatasetConfig, schema: RowSchema | None = 
     n = table.num_rows
     manifest.line_count = n
     manifest.lines = list(range(n))
+    checked = schema.table_errors_later(table) if schema is not None and schema.usable else None
     columns = {"key": "keys", "label": "labels", "split": "splits", "annotator": "annotators", "content": "contents", "media": "media", "votes": "votes", "text": "texts"}
     for role, attr in columns.items():
         name = fields[role]
@@ -79,8 +80,8 @@ def read_parquet(path: Path, dataset: DatasetConfig, schema: RowSchema | None = 
     for code, role in (("LS202", "key"), ("LS203", "label")):
         if fields[role] not in names:
             manifest.problems.append(Problem(code, Span(0, 0, 0, 0), f"Parquet file has no {role} column '{fields[role]}' (columns: {', '.join(table.column_names)})"))
-    if schema is not None and schema.usable:
-        manifest.schema_failures = sorted(schema.table_errors(table).items())
+    if checked is not None:
+        manifest.schema_failures = sorted(checked.result().items())
     return manifest
 
 

@@ -8,6 +8,8 @@ values in one call to the validator rather than one call per row.
 """
 from __future__ import annotations
 
+import re
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -22,6 +24,7 @@ from .rowtype import ANNOTATIONS
 from .types import Problem, Span
 
 ErrorList = list[tuple[list[str | int], str]]
+_WORKER = ThreadPoolExecutor(1, thread_name_prefix="labelsense-schema")
 _COLUMNAR_KEYS = {"$schema", "$id", "title", "description", "type", "properties", "required", "additionalProperties", "$defs", "definitions", "$comment"}
 
 
@@ -96,6 +99,11 @@ class RowSchema:
         column when the schema splits that way (see `column_errors`), else row by row."""
         found = self.column_errors(table)
         return found if found is not None else self._rowwise(table)
+
+    def table_errors_later(self, table: pa.Table, columnar_only: bool = False) -> Future:
+        """`table_errors` (or, with `columnar_only`, `column_errors`) computed on a worker thread:
+        Arrow compute lets go of the GIL, so a reader can turn columns into Python values meanwhile."""
+        return _WORKER.submit(self.column_errors if columnar_only else self.table_errors, table)
 
     def column_errors(self, table: pa.Table) -> dict[int, ErrorList] | None:
         """Errors by row index, checked column by column (a null is an absent field); None when
@@ -183,15 +191,23 @@ def _column_errors(name: str, col: pa.ChunkedArray, sub: Any, defs: dict[str, An
 
 def _suspects(col: pa.ChunkedArray, sub: Any) -> list[int] | None:
     """The only values of `col` (no nulls) that can break `sub`, found with Arrow compute,
-    for two common shapes: a string column under `type: string` with lengths or an enum,
+    for two common shapes: a string column under `type: string` with lengths, an enum or a
+    pattern (see `_screenable`),
     and a list column whose Arrow item type proves `items: {type: T}`, under min/maxItems.
     None for any other shape (then every value is checked)."""
-    if not isinstance(sub, dict) or any(k not in ANNOTATIONS | {"type", "enum", "minLength", "maxLength", "items", "minItems", "maxItems"} for k in sub):
+    if not isinstance(sub, dict) or any(k not in ANNOTATIONS | {"type", "enum", "minLength", "maxLength", "pattern", "items", "minItems", "maxItems"} for k in sub):
         return None
     kind = sub.get("type")
     if kind == "string" and _arrow_is(col.type, "string") and not set(sub) & {"items", "minItems", "maxItems"}:
         sizes, low, high = pc.utf8_length(col), sub.get("minLength"), sub.get("maxLength")
         masks = [pc.invert(pc.is_in(col, value_set=pa.array([v for v in sub["enum"] if isinstance(v, str)], type=col.type)))] if "enum" in sub else []
+        if "pattern" in sub:
+            if not _screenable(sub["pattern"]):
+                return None
+            try:
+                masks.append(pc.invert(pc.match_substring_regex(col, sub["pattern"])))
+            except pa.ArrowException:  # RE2 cannot take it (a backreference, a large repeat)
+                return None
     elif kind == "array" and (pa.types.is_list(col.type) or pa.types.is_large_list(col.type)) and not set(sub) & {"enum", "minLength", "maxLength"}:
         items = sub.get("items", True)
         if items is not True:
@@ -215,6 +231,17 @@ def _suspects(col: pa.ChunkedArray, sub: Any) -> list[int] | None:
     for other in masks[1:]:
         mask = pc.or_(mask, other)
     return pc.indices_nonzero(mask).to_pylist()
+
+
+_POSITIVE_PATTERN = re.compile(r"(?:\\[dws\-\[\]\\^$(){}|?*+./]|[^\\.])*")
+
+
+def _screenable(pattern: Any) -> bool:
+    """Whether a `pattern` matched by Arrow (RE2) is surely matched by the validator too: ASCII,
+    no `.`, negated class or lookaround, and only the escapes `\\d \\w \\s` (RE2's ASCII
+    classes, never wider than the validator's) or escaped punctuation."""
+    return (isinstance(pattern, str) and pattern.isascii() and "[^" not in pattern and "(?" not in pattern
+            and _POSITIVE_PATTERN.fullmatch(pattern) is not None)
 
 
 def _arrow_is(arrow_type: pa.DataType, json_type: str) -> bool:

@@ -1,4 +1,6 @@
-"""Plain value types shared by the core and its front ends.
+"""Plain value types shared by the core and its front ends. The ones made by the
+hundred thousand (spans, findings) are immutable msgspec structs: cheap to build
+and to pass between processes.
 
 Positions are 0-based lines and 0-based columns counted in characters (Python
 string indices). Front ends convert: the CLI adds 1, the language server
@@ -8,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum
+
+import msgspec
 
 
 class Severity(IntEnum):
@@ -26,8 +30,7 @@ class Severity(IntEnum):
         return self.name.lower()
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
+class Span(msgspec.Struct, frozen=True, gc=False, array_like=True):
     """A range in a file: 0-based lines, 0-based character columns, end exclusive."""
 
     line: int
@@ -41,8 +44,7 @@ class Span:
         return cls(line, 0, line, length)
 
 
-@dataclass(frozen=True, slots=True)
-class Related:
+class Related(msgspec.Struct, frozen=True, gc=False, array_like=True):
     """Another place involved in a finding."""
 
     path: str
@@ -50,8 +52,7 @@ class Related:
     message: str
 
 
-@dataclass(frozen=True, slots=True)
-class Edit:
+class Edit(msgspec.Struct, frozen=True, gc=False, array_like=True):
     """Replace the text of `span` in `path` with `text` (a JSONL/taxonomy edit),
     or, for a Parquet manifest, set `column` of row `span.line` to `text`."""
 
@@ -61,8 +62,7 @@ class Edit:
     column: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Fix:
+class Fix(msgspec.Struct, frozen=True, gc=False, array_like=True):
     """A fix offered with a finding; `safe` fixes are applied by `--fix`."""
 
     title: str
@@ -70,8 +70,7 @@ class Fix:
     safe: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(msgspec.Struct, frozen=True, gc=False, array_like=True):
     """One diagnostic: a rule code at a span of a file, with its message."""
 
     code: str
