@@ -31,7 +31,7 @@ def test_forked_run_finds_what_one_process_finds(dataset) -> None:
     rules = [r for r in RULES if not r.code.startswith("LS5")]
     serial = rulefork.run_each(dataset, rules, lambda r, e: pytest.fail(f"{r.code}: {e!r}"))
     parent = os.getpid()
-    forked = rulefork.run_forked(dataset, rules, lambda r, e: pytest.fail(f"{r.code}: {e!r}"))
+    forked, _ = rulefork.run_forked(dataset, rules, lambda r, e: pytest.fail(f"{r.code}: {e!r}"))
     assert os.getpid() == parent
     assert sorted(map(_key, forked)) == sorted(map(_key, serial))
     assert {f.code for f in serial} & rulefork.CHILD_CODES and {f.code for f in serial} - rulefork.CHILD_CODES
@@ -43,7 +43,7 @@ def test_a_rule_failing_in_the_child_is_reported(dataset) -> None:
 
     rules = [dataclasses.replace(BY_CODE["LS401"], check=broken), BY_CODE["LS402"]]
     failed: list[tuple[str, BaseException]] = []
-    found = rulefork.run_forked(dataset, rules, lambda r, e: failed.append((r.code, e)))
+    found, _ = rulefork.run_forked(dataset, rules, lambda r, e: failed.append((r.code, e)))
     assert [(code, repr(e)) for code, e in failed] == [("LS401", "ValueError('boom')")]
     assert isinstance(failed[0][1], rulefork.ChildRuleError) and "raise ValueError" in failed[0][1].trace
     assert found and {f.code for f in found} == {"LS402"}
@@ -58,6 +58,6 @@ def test_a_child_that_dies_is_replaced_by_running_its_share_here(dataset) -> Non
         return [BY_CODE["LS401"].at("x.jsonl", Span(0, 0, 0, 1), "ran in the parent")]
 
     rules = [dataclasses.replace(BY_CODE["LS401"], check=dies_in_child), BY_CODE["LS402"]]
-    found = rulefork.run_forked(dataset, rules, lambda r, e: pytest.fail(repr(e)))
+    found, _ = rulefork.run_forked(dataset, rules, lambda r, e: pytest.fail(repr(e)))
     assert [f.message for f in found if f.code == "LS401"] == ["ran in the parent"]
     assert any(f.code == "LS402" for f in found)

@@ -95,7 +95,18 @@ def as_json(findings: list[Finding]) -> str:
 
 def json_bytes(findings: list[Finding]) -> bytes:
     """The JSON output, UTF-8 encoded."""
-    return orjson.dumps(list(finding_dicts(findings)), option=orjson.OPT_INDENT_2)
+    return json_join(json_fragments(findings))
+
+
+def json_fragments(findings: list[Finding]) -> list[bytes]:
+    """Each finding as it stands in the JSON output's array (indented one level)."""
+    dumps, indent = orjson.dumps, orjson.OPT_INDENT_2
+    return [b"  " + dumps(d, option=indent).replace(b"\n", b"\n  ") for d in finding_dicts(findings)]
+
+
+def json_join(fragments: list[bytes]) -> bytes:
+    """The JSON output from `json_fragments` (of findings in output order)."""
+    return b"[\n" + b",\n".join(fragments) + b"\n]" if fragments else b"[]"
 
 
 def _location(path: str, line: int, col: int, end_line: int | None = None, end_col: int | None = None) -> dict[str, Any]:

@@ -104,8 +104,9 @@ def _check(args: argparse.Namespace) -> int:
             print(f"labelsense: unknown rule selector '{s}'{nearest(s, all_selector_words())}", file=sys.stderr)
             return 2
     show_progress = not args.no_progress and args.format in ("text", "github") and sys.stderr.isatty()
+    render = formats.json_fragments if args.format == "json" and not args.fix else None  # rendered on both cores
     with progress_bar(show_progress) as progress:
-        report = engine.check(args.paths, select or None, ignore, progress)
+        report = engine.check(args.paths, select or None, ignore, progress, render)
     findings = report.findings
     if args.fix:
         fixed = apply_edits(e for f in findings if (fix := f.safe_fix) for e in fix.edits)
@@ -113,9 +114,9 @@ def _check(args: argparse.Namespace) -> int:
             print(f"Fixed {sum(fixed.values())} finding(s) in {len(fixed)} file(s).", file=sys.stderr)
             report = engine.check(args.paths, select or None, ignore)
             findings = report.findings
-    render = {"text": lambda: formats.as_text(findings, len(report.files), args.statistics, bool(report.errors)), "json": lambda: formats.json_bytes(findings),
+    output = {"text": lambda: formats.as_text(findings, len(report.files), args.statistics, bool(report.errors)), "json": lambda: formats.json_join(report.rendered) if report.rendered is not None else formats.json_bytes(findings),
               "sarif": lambda: formats.as_sarif(findings), "github": lambda: formats.as_github(findings)}[args.format]
-    text = render()
+    text = output()
     if text:
         try:
             if isinstance(text, bytes) and hasattr(sys.stdout, "buffer"):

@@ -10,11 +10,12 @@ import difflib
 import json
 import tomllib
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
+from types import ModuleType
 from pathlib import Path
 from typing import Any
 
-import jsonschema
+import jsonschema_rs
 
 from .types import ConfigError, Severity
 
@@ -130,10 +131,30 @@ def default_config(root: Path) -> Config:
     return Config(root=root, path=None, datasets=(DatasetConfig(name=root.name or "dataset", manifests=("**/*.jsonl", "**/*.parquet")),), rules=RuleConfig())
 
 
+def jsonschema() -> ModuleType:
+    """The `jsonschema` package, imported when an error needs its messages (50 ms to import)."""
+    import jsonschema as module
+
+    return module
+
+
+@lru_cache(maxsize=1)
+def _config_validator() -> Any:
+    return jsonschema_rs.validator_for(config_schema())
+
+
+def _surely_valid(data: dict[str, Any]) -> bool:
+    """Whether the compiled validator finds the config valid (then `jsonschema` need not be loaded)."""
+    try:
+        return bool(_config_validator().is_valid(data))
+    except Exception:  # noqa: BLE001 - values JSON has no form for (TOML dates): the full check decides
+        return False
+
+
 def parse_config(data: dict[str, Any], root: Path, path: Path, prefix: str = "") -> Config:
     display = str(path)
     _check_keys(data, config_schema(), display, prefix)
-    errors = sorted(jsonschema.Draft202012Validator(config_schema()).iter_errors(data), key=lambda e: list(e.absolute_path))
+    errors = [] if _surely_valid(data) else sorted(jsonschema().Draft202012Validator(config_schema()).iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
         err = errors[0]
         where = prefix + ".".join(str(p) for p in err.absolute_path) or "(top level)"

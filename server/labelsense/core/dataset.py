@@ -7,6 +7,7 @@ hash repeats are grouped by value in Python.
 """
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -60,6 +61,7 @@ class Dataset:
     _per_object: dict[int, bool] = field(default_factory=dict, repr=False)
     _hashed: dict[int, list[Any]] = field(default_factory=dict, repr=False)
     _media_counts: dict[int, Counter[str]] = field(default_factory=dict, repr=False)  # per manifest, for per_object
+    _label_codes: dict[int, tuple[np.ndarray, dict[str, int]] | None] = field(default_factory=dict, repr=False)  # see label_codes
     edit_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)  # prepare_for_edits / recheck
 
     @property
@@ -280,6 +282,7 @@ class Dataset:
             media = Counter(v for _, v in old if isinstance(v, str)), Counter(v for _, v in new if isinstance(v, str))
             _apply(self._media_counts[manifest], *media)
         self._per_object.pop(manifest, None)
+        self._label_codes.pop(manifest, None)
         for name in ("label_set_counts", "class_counts", "label_files", "key_groups", "content_groups", "_offsets"):
             self.__dict__.pop(name, None)
         self._hashed.pop(id(self.manifests[manifest]), None)
@@ -291,9 +294,29 @@ class Dataset:
         rows = sum(self.class_counts.get(x, 0) for x in names)
         return rows, len(set().union(*(self.label_files.get(x, set()) for x in names)))
 
+    def label_codes(self, manifest: int) -> tuple[np.ndarray, dict[str, int]] | None:
+        """A manifest whose labels are all single strings (or absent): each row's label as a
+        number, and the numbers of the labels (-1: none). None for other manifests."""
+        if manifest not in self._label_codes:
+            labels = self.manifests[manifest].labels
+            found = None
+            if set(map(type, labels)) <= {str, type(None)}:
+                numbers = {v: i for i, v in enumerate(dict.fromkeys(labels)) if v is not None}
+                found = np.fromiter(map(numbers.get, labels, itertools.repeat(-1)), dtype=np.int64, count=len(labels)), numbers
+            self._label_codes[manifest] = found
+        return self._label_codes[manifest]
+
     def rows_with_labels(self, labels: set[str]) -> Iterator[tuple[RowRef, int | None, str]]:
         """Rows using any of `labels`: (row, index in a multi-label list or None, the label)."""
         for mi, m in enumerate(self.manifests):
+            coded = self.label_codes(mi)
+            if coded is not None:
+                codes, numbers = coded
+                wanted = [numbers[v] for v in labels if v in numbers]
+                if wanted:
+                    for r in np.flatnonzero(np.isin(codes, wanted)).tolist():
+                        yield RowRef(mi, r), None, m.labels[r]
+                continue
             for r, v in enumerate(m.labels):
                 if type(v) is str:
                     if v in labels:

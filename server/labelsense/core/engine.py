@@ -30,6 +30,7 @@ Progress = Callable[[int, int, str], None]  # (bytes done, bytes total, current 
 @dataclass
 class Report:
     findings: list[Finding] = field(default_factory=list)
+    rendered: list[bytes] | None = None  # with `check(render=...)`: each finding rendered, in the same order
     files: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # config and internal errors: exit 2
 
@@ -88,10 +89,9 @@ def _size(path: Path) -> int:
         return 0
 
 
-def run_rules(ds: Dataset, rules: list[Rule], on_error: Callable[[Rule, BaseException], None], fork: bool = False) -> list[Finding]:
-    """Run each rule on the dataset; a rule that fails is reported through `on_error`, the rest go on.
-    `fork`: share the rules with a forked child (rulefork.py; a one-shot check only)."""
-    return apply_config(ds.config, (run_forked if fork else run_each)(ds, rules, on_error))
+def run_rules(ds: Dataset, rules: list[Rule], on_error: Callable[[Rule, BaseException], None]) -> list[Finding]:
+    """Run each rule on the dataset; a rule that fails is reported through `on_error`, the rest go on."""
+    return apply_config(ds.config, run_each(ds, rules, on_error))
 
 
 def apply_config(config: Config, findings: list[Finding]) -> list[Finding]:
@@ -157,14 +157,19 @@ def discover(targets: list[Path]) -> tuple[list[Config], dict[Path, str]]:
     return list(configs.values()), errors
 
 
-def check(targets: list[Path], select: tuple[str, ...] | None = None, ignore: tuple[str, ...] = (), progress: Progress | None = None) -> Report:
-    """Check the manifests under `targets`; findings only for files under a target."""
+def check(targets: list[Path], select: tuple[str, ...] | None = None, ignore: tuple[str, ...] = (), progress: Progress | None = None,
+          render: Callable[[list[Finding]], list[bytes]] | None = None) -> Report:
+    """Check the manifests under `targets`; findings only for files under a target. The rules
+    of a large dataset share two processes (rulefork.py), and so does `render`, which turns
+    findings into output fragments (`Report.rendered`)."""
     with paused_gc():  # millions of long-lived row values: collection passes would only rescan them
-        return _check(targets, select, ignore, progress)
+        return _check(targets, select, ignore, progress, render)
 
 
-def _check(targets: list[Path], select: tuple[str, ...] | None, ignore: tuple[str, ...], progress: Progress | None) -> Report:
+def _check(targets: list[Path], select: tuple[str, ...] | None, ignore: tuple[str, ...], progress: Progress | None,
+           render: Callable[[list[Finding]], list[bytes]] | None) -> Report:
     report = Report()
+    rendered: list[bytes] | None = [] if render else None
     targets = [t.resolve() for t in targets]
     for t in targets:
         if not t.exists():
@@ -193,14 +198,23 @@ def _check(targets: list[Path], select: tuple[str, ...] | None, ignore: tuple[st
 
             report.files.extend(str(f) for f in files if any(paths.is_under(f, t) for t in targets))
             wanted: dict[str, bool] = {}
-            for f in run_rules(ds, rules, failed, fork=True):
+            found, fragments = run_forked(ds, rules, failed, lambda out: apply_config(config, out), render)
+            if fragments is None and rendered is not None:
+                fragments = render(found)
+            for i, f in enumerate(found):
                 ident = (f.path, f.span, f.code, f.message)
                 if (ok := wanted.get(f.path)) is None:
                     ok = wanted[f.path] = any(paths.is_under(Path(f.path), t) for t in targets)
                 if ok and ident not in seen:
                     seen.add(ident)
                     report.findings.append(f)
-    report.findings.sort(key=lambda f: (f.path, f.span.line, f.span.col, f.code))
+                    if rendered is not None and fragments is not None:
+                        rendered.append(fragments[i])
+    keys = [(f.path, f.span.line, f.span.col, f.code) for f in report.findings]
+    order = sorted(range(len(keys)), key=keys.__getitem__)
+    report.findings = [report.findings[i] for i in order]
+    if rendered is not None:
+        report.rendered = [rendered[i] for i in order]
     return report
 
 

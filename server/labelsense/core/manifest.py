@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from . import arrowpool  # noqa: F401 - sets Arrow's memory pool before anything is read
 from .filelines import FileLines
 from .locate import Member, locate, locate_field, top_members
 from .types import Problem, Span

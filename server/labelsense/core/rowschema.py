@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-import jsonschema
 import jsonschema_rs
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .config import jsonschema
 from .rowtype import ANNOTATIONS
 from .types import Problem, Span
 
@@ -259,6 +259,12 @@ def _arrow_is(arrow_type: pa.DataType, json_type: str) -> bool:
 
 def _meta_error(schema: Any) -> str | None:
     """The most relevant meta-schema violation of `schema`, if any."""
-    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-    error = jsonschema.exceptions.best_match(cls(cls.META_SCHEMA).iter_errors(schema))
+    try:
+        if jsonschema_rs.meta.is_valid(schema):
+            return None
+    except Exception:  # noqa: BLE001 - a draft it does not know, say: the full check decides
+        pass
+    lib = jsonschema()
+    cls = lib.validators.validator_for(schema, default=lib.Draft202012Validator)
+    error = lib.exceptions.best_match(cls(cls.META_SCHEMA).iter_errors(schema))
     return f"{'/'.join(map(str, error.absolute_path)) or '(root)'}: {error.message}" if error else None

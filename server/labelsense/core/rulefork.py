@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 import traceback
-from typing import Callable
+from typing import Callable, Optional
 
 import msgspec
 
@@ -25,7 +26,9 @@ MIN_ROWS = 200_000  # below this a fork costs more than it saves
 CHILD_CODES = frozenset({"LS401", "LS403", "LS301", "LS405"})
 
 OnError = Callable[[Rule, BaseException], None]
-_Payload = tuple[list[Finding], list[tuple[str, str, str]]]  # findings, (code, repr, traceback) of failed rules
+Finish = Callable[[list[Finding]], list[Finding]]
+Render = Callable[[list[Finding]], list[bytes]]
+_Payload = tuple[list[Finding], Optional[list[bytes]], list[tuple[str, str, str]]]  # findings, their rendering, (code, repr, traceback) of failed rules
 
 
 class ChildRuleError(Exception):
@@ -39,34 +42,47 @@ class ChildRuleError(Exception):
         return self.text
 
 
-def run_forked(ds: Dataset, rules: list[Rule], on_error: OnError) -> list[Finding]:
-    """The rules' findings (in no particular order), the child's share computed in a fork."""
+def run_forked(ds: Dataset, rules: list[Rule], on_error: OnError, finish: Finish = list,
+               render: Render | None = None) -> tuple[list[Finding], list[bytes] | None]:
+    """The rules' findings (in no particular order), the child's share computed in a fork; each
+    side passes its findings through `finish` (config overrides, say) and, with `render`, also
+    returns them rendered for output, one fragment per finding, in the same order."""
     theirs = [r for r in rules if r.code in CHILD_CODES]
     ours = [r for r in rules if r.code not in CHILD_CODES]
+
+    def here(share: list[Rule], failed: OnError) -> tuple[list[Finding], list[bytes] | None]:
+        found = finish(run_each(ds, share, failed))
+        return found, render(found) if render else None
+
     if not hasattr(os, "fork") or not theirs or not ours or sum(map(len, ds.manifests)) < MIN_ROWS:
-        return run_each(ds, rules, on_error)
+        return here(rules, on_error)
     ds.key_groups, ds.content_groups  # noqa: B018 - built once, before the fork, for both sides
     with tempfile.TemporaryFile(prefix="labelsense-") as box:
+        done_r, done_w = os.pipe()  # the child writes one byte once its payload is in `box`
         pid = os.fork()
         if pid == 0:  # the child: run its share, write, leave without running any cleanup of the parent's
-            code = 1
             try:
+                os.close(done_r)
                 failed: list[tuple[str, str, str]] = []
-                found = run_each(ds, theirs, lambda rule, exc: failed.append((rule.code, repr(exc), traceback.format_exc())))
-                box.write(msgspec.msgpack.encode((found, failed)))
+                found, fragments = here(theirs, lambda rule, exc: failed.append((rule.code, repr(exc), traceback.format_exc())))
+                box.write(msgspec.msgpack.encode((found, fragments, failed)))
                 box.flush()
-                code = 0
+                os.write(done_w, b"1")
             finally:
-                os._exit(code)
-        findings = run_each(ds, ours, on_error)
-        payload = _collect(pid, box)
+                os._exit(0)
+        os.close(done_w)
+        findings, rendered = here(ours, on_error)
+        payload = _collect(pid, done_r, box)
     if payload is None:  # the child died or wrote nothing usable: its share runs here
-        return findings + run_each(ds, theirs, on_error)
-    found, failed = payload
-    by_code = {r.code: r for r in theirs}
-    for code, text, trace in failed:
-        on_error(by_code[code], ChildRuleError(text, trace))
-    return findings + found
+        found, fragments = here(theirs, on_error)
+    else:
+        found, fragments, failures = payload
+        by_code = {r.code: r for r in theirs}
+        for code, text, trace in failures:
+            on_error(by_code[code], ChildRuleError(text, trace))
+    if rendered is None or fragments is None or len(fragments) != len(found):
+        return findings + found, None
+    return findings + found, rendered + fragments
 
 
 def run_each(ds: Dataset, rules: list[Rule], on_error: OnError) -> list[Finding]:
@@ -80,12 +96,24 @@ def run_each(ds: Dataset, rules: list[Rule], on_error: OnError) -> list[Finding]
     return out
 
 
-def _collect(pid: int, box: tempfile._TemporaryFileWrapper) -> _Payload | None:  # type: ignore[type-arg]
+def _collect(pid: int, done: int, box: tempfile._TemporaryFileWrapper) -> _Payload | None:  # type: ignore[type-arg]
+    """The child's payload once it says it is written (None if it ended without saying so);
+    the child is reaped on a thread, so its exit (unmapping a large heap) is not waited for."""
     try:
-        _, status = os.waitpid(pid, 0)
-        if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+        with os.fdopen(done, "rb", buffering=0) as signal:
+            ready = signal.read(1) == b"1"  # end of file instead: the child is gone
+        if not ready:
             return None
         box.seek(0)
         return msgspec.msgpack.decode(box.read(), type=_Payload)
     except (OSError, msgspec.DecodeError, msgspec.ValidationError):
         return None
+    finally:
+        threading.Thread(target=_reap, args=(pid,), name="labelsense-reap", daemon=True).start()
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass

@@ -24,6 +24,8 @@ def check(ds: Dataset) -> Iterator[Finding]:
     if tax is None or not tax.exclusive:
         return
     for mi, m in enumerate(ds.manifests):
+        if ds.label_codes(mi) is not None:
+            continue  # single labels only: nothing can hit two classes
         for row, value in enumerate(m.labels):
             if not isinstance(value, list) or len(value) < 2:
                 continue

@@ -23,6 +23,8 @@ def check(ds: Dataset) -> Iterator[Finding]:
         field = m.fields.get("key")
         if m.kind == "parquet" and field not in m.column_names:
             continue  # reported once for the file
+        if None not in m.keys:
+            continue
         for row in (i for i, k in enumerate(m.keys) if k is None):
             yield RULE.at(m.path, m.span(row), f"row has no key field '{field}'")
 

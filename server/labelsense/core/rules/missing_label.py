@@ -23,6 +23,8 @@ def check(ds: Dataset) -> Iterator[Finding]:
         field = m.fields.get("label")
         if m.kind == "parquet" and field not in m.column_names:
             continue  # reported once for the file
+        if None not in m.labels:
+            continue
         for row in (i for i, v in enumerate(m.labels) if v is None):
             yield RULE.at(m.path, m.span(row), f"row has no label field '{field}'")
 
