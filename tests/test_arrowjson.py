@@ -63,7 +63,7 @@ def _read(path: Path, schema: RowSchema | None, with_boxes: bool, fast: bool, mo
     monkeypatch.setattr(jsonl, "ARROW_MIN", 0 if fast else sys.maxsize)
     m = read_jsonl(path, DatasetConfig(name="d", manifests=["*.jsonl"]), schema, with_boxes=with_boxes)
     columns = {attr: [(type(v).__name__, v) for v in getattr(m, attr)] for attr in ROLE_ATTRS}
-    return m.fields, m.lines, m.line_count, columns, m.problems, m.schema_failures
+    return m.fields, list(m.lines), m.line_count, columns, m.problems, m.schema_failures
 
 
 @pytest.mark.parametrize("name", list(CASES))

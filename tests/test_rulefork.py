@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -61,3 +62,19 @@ def test_a_child_that_dies_is_replaced_by_running_its_share_here(dataset) -> Non
     found, _ = rulefork.run_forked(dataset, rules, lambda r, e: pytest.fail(repr(e)))
     assert [f.message for f in found if f.code == "LS401"] == ["ran in the parent"]
     assert any(f.code == "LS402" for f in found)
+
+
+def test_a_child_that_hangs_is_killed_and_its_share_run_here(dataset, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rulefork, "MIN_WAIT", 0.5)
+    parent = os.getpid()
+
+    def hangs_in_child(ds):  # noqa: ANN001, ANN202
+        if os.getpid() != parent:
+            time.sleep(120)  # a lock another thread held at the fork, say
+        return [BY_CODE["LS401"].at("x.jsonl", Span(0, 0, 0, 1), "ran in the parent")]
+
+    rules = [dataclasses.replace(BY_CODE["LS401"], check=hangs_in_child), BY_CODE["LS402"]]
+    started = time.monotonic()
+    found, _ = rulefork.run_forked(dataset, rules, lambda r, e: pytest.fail(repr(e)))
+    assert time.monotonic() - started < 30
+    assert [f.message for f in found if f.code == "LS401"] == ["ran in the parent"]

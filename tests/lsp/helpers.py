@@ -14,6 +14,13 @@ def open_doc(client: LanguageClient, path: Path, language: str = "jsonl") -> str
     return uri
 
 
+def files_changed(client: LanguageClient, *paths: Path, created: bool = False) -> None:
+    """Tell the server files changed on disk, as the editor's file watcher does (the server
+    indexes the workspace from start-up and re-reads only what it is told changed)."""
+    kind = types.FileChangeType.Created if created else types.FileChangeType.Changed
+    client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams([types.FileEvent(p.as_uri(), kind) for p in paths]))
+
+
 def pulls(client: LanguageClient) -> bool:
     caps = client.capabilities.text_document if client.capabilities else None
     return bool(caps and caps.diagnostic)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from lsprotocol import types
 
-from .helpers import open_doc, type_new_line, wait_for
+from .helpers import files_changed, open_doc, type_new_line, wait_for
 from .test_navigation import pos_of
 
 
@@ -63,6 +63,7 @@ async def test_hover_on_a_diagnostic_shows_the_rule_doc(client, workspace: Path)
 async def test_hover_escapes_dataset_text(client, workspace: Path) -> None:
     tax = workspace / "taxonomy.yaml"
     tax.write_text(tax.read_text().replace("description: Pug.", 'description: "<img src=x onerror=alert(1)> [run](command:workbench.action.terminal.new) **bold**"'))
+    files_changed(client, tax)
     train = workspace / "data" / "train.jsonl"
     uri = open_doc(client, train)
     line = next(i for i, l in enumerate(train.read_text().split("\n")) if '"label": "pug"' in l)

@@ -7,7 +7,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from lsprotocol import types
 
-from .helpers import open_doc
+from .helpers import files_changed, open_doc
 
 
 def pos_of(path: Path, line: int, needle: str, offset: int = 1) -> types.Position:
@@ -40,6 +40,8 @@ async def test_definition_key_goes_to_the_other_rows_of_the_sample(client, works
 async def test_references_of_a_class_in_every_manifest_open_or_not_and_parquet(client, workspace: Path) -> None:
     pq.write_table(pa.table({"id": ["p1", "p2"], "label": ["bengal", "pug"]}), workspace / "data" / "extra.parquet")
     (workspace / "labelsense.toml").write_text((workspace / "labelsense.toml").read_text().replace('manifests = ["data/*.jsonl"]', 'manifests = ["data/*.jsonl", "data/*.parquet"]'))
+    files_changed(client, workspace / "labelsense.toml")
+    files_changed(client, workspace / "data" / "extra.parquet", created=True)
     tax = workspace / "taxonomy.yaml"
     uri = open_doc(client, tax, "yaml")
     result = await client.text_document_references_async(types.ReferenceParams(

@@ -13,7 +13,7 @@ from PIL import Image
 
 from labelsense.core.preview import BOX_COLOURS
 
-from .helpers import open_doc
+from .helpers import files_changed, open_doc
 
 DATA_URI = re.compile(r"!\[preview\]\(data:image/png;base64,([A-Za-z0-9+/=]+)\)")
 
@@ -133,6 +133,8 @@ async def test_hover_previews_a_parquet_view_row(client, workspace: Path) -> Non
                              "label": ["pug", "pug"], "bbox": [[12.0, 87.0, 157.0, 113.0], [1.0, 1.0, 5.0, 5.0]]}), path)
     config = workspace / "labelsense.toml"
     config.write_text(config.read_text().replace('manifests = ["data/*.jsonl"]', 'manifests = ["data/*.jsonl", "data/*.parquet"]'))
+    files_changed(client, config)
+    files_changed(client, path, created=True)
     result = await client.protocol.send_request_async("labelsense/render", {"uri": path.as_uri(), "start": 0, "count": 10})
     view = result.viewUri
     client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(view, "jsonl", 1, result.text)))

@@ -18,7 +18,7 @@ from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from labelsense.lsp import markdown as md
 
-from .helpers import open_doc, pulls, wait_for
+from .helpers import files_changed, open_doc, pulls, wait_for
 from .test_navigation import pos_of
 
 
@@ -59,6 +59,7 @@ async def plain_client(lsp_client: LanguageClient, workspace: Path):
 async def test_hover_is_plain_text_for_a_client_without_markdown(plain_client, workspace: Path) -> None:
     tax = workspace / "taxonomy.yaml"
     tax.write_text(tax.read_text().replace("description: Pug.", 'description: "Pug <b>small</b> & **flat** face_1."'))
+    files_changed(plain_client, tax)
     train = workspace / "data" / "train.jsonl"
     uri = open_doc(plain_client, train)
     await wait_for(plain_client, uri, lambda ds: any(d.code == "LS301" for d in ds))

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from lsprotocol import types
 
-from .helpers import diagnostics, open_doc, wait_for
+from .helpers import diagnostics, files_changed, open_doc, wait_for
 from .test_navigation import pos_of
 
 
@@ -84,6 +84,8 @@ async def test_parquet_diagnostics_render_and_view(client, workspace: Path) -> N
     (workspace / "labelsense.toml").write_text((workspace / "labelsense.toml").read_text().replace('manifests = ["data/*.jsonl"]', 'manifests = ["data/*.jsonl", "data/*.parquet"]'))
     path = workspace / "data" / "extra.parquet"
     pq.write_table(pa.table({"id": ["p1", "p2", "p3"], "label": ["bengal", "Pug", "pug"]}), path)
+    files_changed(client, workspace / "labelsense.toml")
+    files_changed(client, path, created=True)
     uri = path.as_uri()
     items = await diagnostics(client, uri)
     if not items:  # push clients get Parquet diagnostics with the rest

@@ -9,6 +9,12 @@ import os
 import pyarrow as pa
 
 
+def release() -> None:
+    """Hand the memory of freed Arrow buffers back to the system now (a long-lived server
+    would otherwise keep the high-water mark of the last table it read)."""
+    pa.default_memory_pool().release_unused()
+
+
 def choose() -> None:
     if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
         return

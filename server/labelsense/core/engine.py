@@ -89,8 +89,11 @@ def _size(path: Path) -> int:
         return 0
 
 
-def run_rules(ds: Dataset, rules: list[Rule], on_error: Callable[[Rule, BaseException], None]) -> list[Finding]:
-    """Run each rule on the dataset; a rule that fails is reported through `on_error`, the rest go on."""
+def run_rules(ds: Dataset, rules: list[Rule], on_error: Callable[[Rule, BaseException], None], fork: bool = False) -> list[Finding]:
+    """Run each rule on the dataset; a rule that fails is reported through `on_error`, the rest go on.
+    With `fork`, a large dataset's rules share two processes (rulefork.py)."""
+    if fork:
+        return run_forked(ds, rules, on_error, lambda found: apply_config(ds.config, found))[0]
     return apply_config(ds.config, run_each(ds, rules, on_error))
 
 

@@ -17,7 +17,7 @@ import msgspec
 import orjson
 import pyarrow.compute as pc
 
-from . import arrowjson
+from . import arrowjson, arrowpool
 from .config import DatasetConfig, ROLES
 from .filelines import FileLines
 from .gcpause import paused_gc
@@ -141,7 +141,7 @@ def _read_whole(manifest: Manifest, data: bytes, store: FileLines, dataset: Data
                 values = column_values(table.column(name), reader.pools.setdefault(attr, {}) if attr in SHARED_ATTRS else None)
             columns[attr] = values
         failures: list[tuple[int, ErrorList]] = []
-        if reader.schema is not None and screen is not None:
+        if screen is not None:
             screened = screen.result()  # a screen: a null there is an absent field
             if screened is None:
                 return False
@@ -153,9 +153,11 @@ def _read_whole(manifest: Manifest, data: bytes, store: FileLines, dataset: Data
             for row in sorted(suspects):
                 if errors := reader.schema.errors(orjson.loads(store[row])):
                     failures.append((row, errors))
+    del table
+    arrowpool.release()
     for attr, values in columns.items():
         setattr(manifest, attr, values)
-    manifest.fields, manifest.reader, manifest.lines = fields, reader, list(range(n))
+    manifest.fields, manifest.reader, manifest.lines = fields, reader, range(n)
     manifest.schema_failures = failures
     return True
 
@@ -198,6 +200,8 @@ def splice(manifest: Manifest, first: int, new_lines: list[bytes]) -> tuple[int,
             column.splice(r0, r1, values)
         else:
             column[r0:r1] = values
+    if not isinstance(m.lines, list):
+        m.lines = list(m.lines)  # a range (every line a row) until the first edit
     m.lines[r0:r1] = block.numbers
     m.problems = problems
     if m.reader.schema is not None:

@@ -215,7 +215,7 @@ class Manifest:
     path: str
     kind: str  # "jsonl" | "parquet"
     fields: dict[str, str | None] = field(default_factory=dict)
-    lines: list[int] = field(default_factory=list)
+    lines: list[int] | range = field(default_factory=list)  # a row's line; a range while every line holds a row, in order
     keys: list[Any] = field(default_factory=list)
     labels: list[Any] = field(default_factory=list)
     splits: list[Any] = field(default_factory=list)

@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from . import arrowpool
 from .config import DatasetConfig, ROLES
 from .manifest import SHARED_ATTRS, BoxColumn, Manifest, column_values, split_from_name
 from .rowschema import RowSchema
@@ -63,7 +64,7 @@ def read_parquet(path: Path, dataset: DatasetConfig, schema: RowSchema | None = 
     manifest.column_names = tuple(table.column_names)
     n = table.num_rows
     manifest.line_count = n
-    manifest.lines = list(range(n))
+    manifest.lines = range(n)
     checked = schema.table_errors_later(table) if schema is not None and schema.usable else None
     columns = {"key": "keys", "label": "labels", "split": "splits", "annotator": "annotators", "content": "contents", "media": "media", "votes": "votes", "text": "texts"}
     for role, attr in columns.items():
@@ -82,6 +83,8 @@ def read_parquet(path: Path, dataset: DatasetConfig, schema: RowSchema | None = 
             manifest.problems.append(Problem(code, Span(0, 0, 0, 0), f"Parquet file has no {role} column '{fields[role]}' (columns: {', '.join(table.column_names)})"))
     if checked is not None:
         manifest.schema_failures = sorted(checked.result().items())
+    del table, checked
+    arrowpool.release()
     return manifest
 
 

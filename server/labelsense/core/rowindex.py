@@ -81,7 +81,8 @@ def _entries(columns: list[Column], groups: Groups) -> Entries:
     # Strings only: values seen once go in at C speed; the groups then set the values seen more often.
     # In slices, so that a background build lets other threads take the GIL every few milliseconds.
     for i, (column, lines) in enumerate(columns):
-        packed = (np.asarray(lines, dtype=np.int64) | (i << LINE_BITS)).tolist()
+        numbers = np.arange(lines.start, lines.stop, lines.step, dtype=np.int64) if isinstance(lines, range) else np.asarray(lines, dtype=np.int64)
+        packed = (numbers | (i << LINE_BITS)).tolist()
         for start in range(0, len(packed), SLICE):
             entries.update(zip(column[start : start + SLICE], packed[start : start + SLICE]))
     for group in groups:

@@ -1,16 +1,20 @@
-"""Rules run on two cores for a one-shot check: a forked child runs a share of them on
-the same loaded dataset (inherited, not copied) and hands its findings back as
-msgpack in a temporary file, while this process runs the rest.
+"""Rules run on two cores: a forked child runs a share of them on the same loaded
+dataset (inherited, not copied) and hands its findings back as msgpack in a
+temporary file, while this process runs the rest.
 
-Only for a process that does nothing else meanwhile (`labelsense check`), never the
-language server. Where there is no `fork`, for small datasets, or when the child
-fails in any way, the rules run here, one after the other.
+The child only runs rules (pure Python over the dataset) and leaves with `os._exit`;
+it never writes to the parent's streams. Where there is no `fork`, for small
+datasets, or when the child fails, dies or does not answer in time (a lock some
+other thread held at the fork, say), its share runs here.
 """
 from __future__ import annotations
 
 import os
+import select
+import signal
 import tempfile
 import threading
+import time
 import traceback
 from typing import Callable, Optional
 
@@ -21,6 +25,7 @@ from .rules.base import Rule
 from .types import Finding
 
 MIN_ROWS = 200_000  # below this a fork costs more than it saves
+MIN_WAIT = 10.0  # seconds the child may take beyond this side's share (at least 4x that share's time)
 # The child's share: rules that build many findings from the key and content groups,
 # about half of the rule time on the benchmark's 1M rows (see benchmarks/README.md).
 CHILD_CODES = frozenset({"LS401", "LS403", "LS301", "LS405"})
@@ -63,6 +68,9 @@ def run_forked(ds: Dataset, rules: list[Rule], on_error: OnError, finish: Finish
         if pid == 0:  # the child: run its share, write, leave without running any cleanup of the parent's
             try:
                 os.close(done_r)
+                quiet = os.open(os.devnull, os.O_RDWR)  # a language server's stdio is its protocol channel
+                for fd in (0, 1):
+                    os.dup2(quiet, fd)
                 failed: list[tuple[str, str, str]] = []
                 found, fragments = here(theirs, lambda rule, exc: failed.append((rule.code, repr(exc), traceback.format_exc())))
                 box.write(msgspec.msgpack.encode((found, fragments, failed)))
@@ -71,8 +79,9 @@ def run_forked(ds: Dataset, rules: list[Rule], on_error: OnError, finish: Finish
             finally:
                 os._exit(0)
         os.close(done_w)
+        started = time.monotonic()
         findings, rendered = here(ours, on_error)
-        payload = _collect(pid, done_r, box)
+        payload = _collect(pid, done_r, box, max(MIN_WAIT, 4 * (time.monotonic() - started)))
     if payload is None:  # the child died or wrote nothing usable: its share runs here
         found, fragments = here(theirs, on_error)
     else:
@@ -96,13 +105,15 @@ def run_each(ds: Dataset, rules: list[Rule], on_error: OnError) -> list[Finding]
     return out
 
 
-def _collect(pid: int, done: int, box: tempfile._TemporaryFileWrapper) -> _Payload | None:  # type: ignore[type-arg]
-    """The child's payload once it says it is written (None if it ended without saying so);
-    the child is reaped on a thread, so its exit (unmapping a large heap) is not waited for."""
+def _collect(pid: int, done: int, box: tempfile._TemporaryFileWrapper, wait: float) -> _Payload | None:  # type: ignore[type-arg]
+    """The child's payload once it says it is written; None if it ends without saying so or
+    says nothing for `wait` seconds (then it is killed). The child is reaped on a thread, so
+    its exit (unmapping a large heap) is not waited for."""
     try:
-        with os.fdopen(done, "rb", buffering=0) as signal:
-            ready = signal.read(1) == b"1"  # end of file instead: the child is gone
+        with os.fdopen(done, "rb", buffering=0) as channel:
+            ready = select.select([channel], [], [], wait)[0] and channel.read(1) == b"1"  # end of file: the child is gone
         if not ready:
+            os.kill(pid, signal.SIGKILL)
             return None
         box.seek(0)
         return msgspec.msgpack.decode(box.read(), type=_Payload)

@@ -347,7 +347,7 @@ class Session:
             if on_error:
                 on_error(rule, exc)
 
-        for f in run_rules(ds, self._rules(config), failed):
+        for f in run_rules(ds, self._rules(config), failed, fork=True):
             analysis.findings.setdefault(f.path, []).append(f)
         for items in analysis.findings.values():
             items.sort(key=lambda f: f.order)

@@ -7,8 +7,9 @@ sibling modules only translate between LSP and the core.
 from __future__ import annotations
 
 import asyncio
-import inspect
+import ctypes
 import gc
+import inspect
 import logging
 import sys
 import threading
@@ -253,6 +254,16 @@ def _prepare(analysis: Analysis, session: Session | None) -> None:
     if session is not None:
         session.release_file_bytes()
     gc.freeze()
+    _trim_heap()
+
+
+def _trim_heap() -> None:
+    """Give the C heap's free pages back to the system (glibc: what reading left behind,
+    some 30 MB at a million rows); elsewhere, nothing."""
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 server = LabelsenseServer()

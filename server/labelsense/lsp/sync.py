@@ -45,6 +45,9 @@ def initialize(ls: LabelsenseServer, params: types.InitializeParams) -> None:
 
 @server.feature(types.INITIALIZED)
 async def initialized(ls: LabelsenseServer, params: types.InitializedParams) -> None:
+    # Index at once: waiting for the settings' round trip would also wait for whatever the client
+    # sent first (a 200 MB didOpen). Settings that turn out different re-check (Session.set_rules).
+    asyncio.ensure_future(index_workspace(ls))
     ws = ls.client_capabilities.workspace
     if ws and ws.configuration:
         await pull_settings(ls)
@@ -55,7 +58,6 @@ async def initialized(ls: LabelsenseServer, params: types.InitializedParams) -> 
                 "labelsense-watch", types.WORKSPACE_DID_CHANGE_WATCHED_FILES, types.DidChangeWatchedFilesRegistrationOptions(watchers))]))
         except Exception as exc:  # a client may refuse: the server works without it
             log.warning("file watcher registration refused: %r", exc)
-    asyncio.ensure_future(index_workspace(ls))
 
 
 async def pull_settings(ls: LabelsenseServer) -> None:
@@ -69,32 +71,37 @@ async def pull_settings(ls: LabelsenseServer) -> None:
 
 
 async def index_workspace(ls: LabelsenseServer) -> None:
-    """Analyse every dataset in the background, with work-done progress."""
+    """Analyse every dataset in the background, with work-done progress. The first analysis
+    starts at once, not after the client has answered the progress request."""
     from .diagnostics import refresh_all
 
     assert ls.session is not None
     token = f"labelsense-index-{next(_INDEX_RUNS)}"
-    progress = ls.work_done_progress
     window = ls.client_capabilities.window
-    use_progress = bool(window and window.work_done_progress)
-    if use_progress:
-        try:
-            await asyncio.wait_for(progress.create_async(token), 10)
-            progress.begin(token, types.WorkDoneProgressBegin(title="labelsense: indexing", percentage=0, cancellable=False))
-        except Exception as exc:
-            log.warning("work done progress unavailable: %r", exc)
-            use_progress = False
+    begun = asyncio.ensure_future(_begin_progress(ls, token)) if window and window.work_done_progress else None
     datasets = await ls.off_loop(ls.session.datasets)
     for i, (config, spec) in enumerate(datasets):
-        if use_progress:
-            progress.report(token, types.WorkDoneProgressReport(message=f"{spec.name} ({i + 1}/{len(datasets)})", percentage=int(100 * i / max(len(datasets), 1))))
+        if begun is not None and begun.done() and begun.result():
+            ls.work_done_progress.report(token, types.WorkDoneProgressReport(
+                message=f"{spec.name} ({i + 1}/{len(datasets)})", percentage=int(100 * i / max(len(datasets), 1))))
         try:
             await ls.off_loop(ls.session.analyze, config, spec)
         except Exception as exc:
             ls.report_once(f"indexing dataset '{spec.name}' failed: {exc!r}")
-    if use_progress:
-        progress.end(token, types.WorkDoneProgressEnd(message=f"{len(datasets)} dataset(s) indexed"))
+    if begun is not None and await begun:
+        ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=f"{len(datasets)} dataset(s) indexed"))
     await refresh_all(ls)
+
+
+async def _begin_progress(ls: LabelsenseServer, token: str) -> bool:
+    """Create and begin the indexing progress; False when the client does not take it."""
+    try:
+        await asyncio.wait_for(ls.work_done_progress.create_async(token), 10)
+        ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(title="labelsense: indexing", percentage=0, cancellable=False))
+        return True
+    except Exception as exc:
+        log.warning("work done progress unavailable: %r", exc)
+        return False
 
 
 @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
