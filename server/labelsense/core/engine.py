@@ -5,7 +5,6 @@ pieces (`load_dataset`, `run_rules`) on its own documents.
 """
 from __future__ import annotations
 
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -18,7 +17,7 @@ from .jsonl import read_jsonl
 from .manifest import Manifest
 from .parquet import read_parquet
 from .rowschema import RowSchema
-from .rulefork import ChildRuleError, run_each, run_forked
+from .rulefork import run_each, run_forked, trace_of
 from .rules.base import Rule
 from .rules.registry import matches, selected
 from .taxonomy import find_taxonomy, load_taxonomy
@@ -196,8 +195,7 @@ def _check(targets: list[Path], select: tuple[str, ...] | None, ignore: tuple[st
                 continue
 
             def failed(rule: Rule, exc: BaseException) -> None:
-                trace = exc.trace if isinstance(exc, ChildRuleError) else traceback.format_exc()
-                report.errors.append(f"internal error: rule {rule.code} failed on dataset '{spec.name}': {exc!r}\n{trace}")
+                report.errors.append(f"internal error: rule {rule.code} failed on dataset '{spec.name}': {exc!r}\n{trace_of(exc)}")
 
             report.files.extend(str(f) for f in files if any(paths.is_under(f, t) for t in targets))
             wanted: dict[str, bool] = {}

@@ -47,6 +47,11 @@ class ChildRuleError(Exception):
         return self.text
 
 
+def trace_of(exc: BaseException) -> str:
+    """The traceback of a rule's failure: the child's, or the one being handled here."""
+    return exc.trace if isinstance(exc, ChildRuleError) else traceback.format_exc()
+
+
 def run_forked(ds: Dataset, rules: list[Rule], on_error: OnError, finish: Finish = list,
                render: Render | None = None) -> tuple[list[Finding], list[bytes] | None]:
     """The rules' findings (in no particular order), the child's share computed in a fork; each
@@ -80,7 +85,11 @@ def run_forked(ds: Dataset, rules: list[Rule], on_error: OnError, finish: Finish
                 os._exit(0)
         os.close(done_w)
         started = time.monotonic()
-        findings, rendered = here(ours, on_error)
+        try:
+            findings, rendered = here(ours, on_error)
+        except BaseException:  # this side failed outside any rule: stop the child, then fail
+            _collect(pid, done_r, box, 0)
+            raise
         payload = _collect(pid, done_r, box, max(MIN_WAIT, 4 * (time.monotonic() - started)))
     if payload is None:  # the child died or wrote nothing usable: its share runs here
         found, fragments = here(theirs, on_error)

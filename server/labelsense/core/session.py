@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Protocol
@@ -18,6 +17,7 @@ from . import paths
 from .config import Config, DatasetConfig, load_config
 from .dataset import Dataset
 from .engine import Progress, dataset_files, discover, read_manifest, run_rules
+from .rulefork import trace_of
 from .gcpause import paused_gc
 from .manifest import Manifest
 from .recheck import recheck
@@ -63,7 +63,7 @@ def _data(source: Source) -> bytes:
 def _recorder(spec: DatasetConfig, errors: list[str]) -> Callable[[Rule, BaseException], None]:
     """A rule-failure callback that records the failure, with its traceback, in `errors`."""
     def record(rule: Rule, exc: BaseException) -> None:
-        errors.append(f"rule {rule.code} failed on dataset '{spec.name}': {exc!r}\n{traceback.format_exc()}")
+        errors.append(f"rule {rule.code} failed on dataset '{spec.name}': {exc!r}\n{trace_of(exc)}")
     return record
 
 
