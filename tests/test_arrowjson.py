@@ -56,6 +56,9 @@ CASES: dict[str, tuple[list[str], set[bool]]] = {
     "not an object": (['{"id":"a","label":"cat"}', '["id","b"]'], NEVER),
     "leading space": ([' {"id":"a","label":"cat"}'], NEVER),
     "lone surrogate": (['{"id":"a","label":"\\ud800"}'], NEVER),
+    "lists 30 deep": (['{"id":"a","label":"cat","v":' + "[" * 30 + "]" * 30 + '}', '{"id":"b","label":"dog"}'], BOTH),
+    "lists a thousand deep": (['{"id":"a","label":"cat","v":' + "[" * 1000 + "]" * 1000 + '}', '{"id":"b","label":"dog"}'], NEVER),
+    "nested deeper than the readers go": (['{"id":"a","label":"cat","v":' + "[" * 1100 + "]" * 1100 + '}', '{"id":"b","label":"dog"}'], NEVER),
 }
 
 

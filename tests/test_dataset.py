@@ -29,3 +29,5 @@ def test_rows_with_labels_by_code_and_by_value_agree(tmp_path) -> None:
     single.labels[4] = "cat"  # an edit in place, as recheck makes it
     ds.rows_replaced(0, [("bird", None)], [("cat", None)])
     assert [(r.manifest, r.row) for r, _, _ in ds.rows_with_labels({"cat"})] == [(0, 0), (0, 3), (0, 4), (1, 0), (1, 1)]
+    single.labels.append("cat")  # rows added by an edit another thread is still making: the codes are stale
+    assert [(r.manifest, r.row) for r, _, _ in ds.rows_with_labels({"cat"})][:4] == [(0, 0), (0, 3), (0, 4), (0, 5)]

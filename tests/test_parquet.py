@@ -75,6 +75,8 @@ SHAPES = [  # (property schema, Arrow column): the columnar check must agree wit
     ({"type": "string", "pattern": "^img_\\d+\\.jpg$", "minLength": 9}, pa.array(["img_1.jpg", "img_x.jpg", None, "img_12.jpg\n", "IMG_1.jpg", "img_1.jpgx"])),
     ({"type": "string", "pattern": "a.c", "maxLength": 5}, pa.array(["abc", "a\rc", None, "a\nc", "abcdef", "a\u2028c"])),
     ({"type": "string", "pattern": "(a)\\1"}, pa.array(["aa", "ab", None, "xaax", "", "a"])),
+    ({"type": "string", "pattern": "^[[:alpha:]]+$"}, pa.array(["abc", "a]", None, "[:a]", "", "9"])),  # POSIX class to RE2, not to ECMA-262
+    ({"type": "string", "pattern": "^a{ 2}$"}, pa.array(["a{ 2}", "aa", None, "a", "", "a{2}"])),  # a count to ECMA-262, text to RE2
     ({"type": "integer", "minimum": 0}, pa.array([1, -1, None, 0, 5, -7])),
     ({"type": "string"}, pa.array([1, 2, None, 3, 4, 5])),
     ({"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4},

@@ -78,3 +78,16 @@ def test_a_child_that_hangs_is_killed_and_its_share_run_here(dataset, monkeypatc
     found, _ = rulefork.run_forked(dataset, rules, lambda r, e: pytest.fail(repr(e)))
     assert time.monotonic() - started < 30
     assert [f.message for f in found if f.code == "LS401"] == ["ran in the parent"]
+
+
+def test_no_child_to_be_had_means_every_rule_runs_here(dataset, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_fork() -> int:
+        raise OSError(12, "Cannot allocate memory")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    rules = [BY_CODE["LS401"], BY_CODE["LS402"]]
+    before = len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else None
+    found, _ = rulefork.run_forked(dataset, rules, lambda r, e: pytest.fail(repr(e)))
+    assert {f.code for f in found} == {f.code for f in rulefork.run_each(dataset, rules, lambda r, e: None)}
+    if before is not None:
+        assert len(os.listdir("/proc/self/fd")) == before  # the pipe was closed

@@ -5,7 +5,8 @@ Arrow is more lenient than JSON in places and less exact in others, so the table
 is used only when: the file is valid UTF-8; every
 line starts with `{` and ends with `}` (so, given a strict parse and as many rows
 as lines, each line holds exactly one object); every column is null, boolean,
-integer, number, string or a list of those — never a nested object; no role
+integer, number, string or a list of those (at most MAX_DEPTH deep) — never a
+nested object; no role
 column (key, label, …) is a float and no float is as large as 2**53 (an integer
 Arrow had to widen). Strings that Arrow took for timestamps are read again as
 text. Anything else returns None and the caller reads line by line.
@@ -20,6 +21,7 @@ import pyarrow.json as pj
 from .filelines import FileLines
 
 MIN_BLOCK = 16 << 20  # bytes per parse block (Arrow needs a whole line in one block)
+MAX_DEPTH = 32  # lists nested deeper are left to the line reader (orjson stops at 1024 levels, Arrow does not)
 _WIDE = float(2**53)  # from here on a float need not be the integer that was written
 
 
@@ -39,7 +41,7 @@ def read_table(data: bytes, lines: FileLines, roles: set[str]) -> pa.Table | Non
     if table is None or table.num_rows != len(lines):
         return None
     for f in table.schema:
-        if not _plain(f.type) or _has(f.type, pa.types.is_temporal) or (f.name in roles and _has(f.type, pa.types.is_floating)):
+        if _depth(f.type) > MAX_DEPTH or not _plain(f.type) or _has(f.type, pa.types.is_temporal) or (f.name in roles and _has(f.type, pa.types.is_floating)):
             return None
         if _has(f.type, pa.types.is_floating) and not _exact_floats(table.column(f.name)):
             return None
@@ -68,17 +70,28 @@ def _one_object_per_line(data: bytes, starts: np.ndarray) -> bool:
 
 
 def _plain(t: pa.DataType) -> bool:
-    """A type whose values are JSON scalars or lists of them (no objects)."""
-    if pa.types.is_list(t) or pa.types.is_large_list(t):
-        return _plain(t.value_type)
+    """A type whose values are JSON scalars or (nested) lists of them (no objects)."""
+    t = _innermost(t)
     return (pa.types.is_null(t) or pa.types.is_boolean(t) or pa.types.is_integer(t) or pa.types.is_floating(t)
             or pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_temporal(t))
 
 
 def _has(t: pa.DataType, test) -> bool:  # noqa: ANN001 - a pyarrow.types predicate
+    return bool(test(_innermost(t)))
+
+
+def _depth(t: pa.DataType) -> int:
+    depth = 0
+    while pa.types.is_list(t) or pa.types.is_large_list(t):
+        t, depth = t.value_type, depth + 1
+    return depth
+
+
+def _innermost(t: pa.DataType) -> pa.DataType:
+    """The item type under any depth of lists (a loop: Arrow takes a thousand levels)."""
     while pa.types.is_list(t) or pa.types.is_large_list(t):
         t = t.value_type
-    return bool(test(t))
+    return t
 
 
 def _exact_floats(col: pa.ChunkedArray) -> bool:

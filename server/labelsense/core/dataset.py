@@ -62,6 +62,7 @@ class Dataset:
     _hashed: dict[int, list[Any]] = field(default_factory=dict, repr=False)
     _media_counts: dict[int, Counter[str]] = field(default_factory=dict, repr=False)  # per manifest, for per_object
     _label_codes: dict[int, tuple[np.ndarray, dict[str, int]] | None] = field(default_factory=dict, repr=False)  # see label_codes
+    _label_versions: dict[int, int] = field(default_factory=dict, repr=False)  # per manifest: edits so far
     edit_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)  # prepare_for_edits / recheck
 
     @property
@@ -282,6 +283,7 @@ class Dataset:
             media = Counter(v for _, v in old if isinstance(v, str)), Counter(v for _, v in new if isinstance(v, str))
             _apply(self._media_counts[manifest], *media)
         self._per_object.pop(manifest, None)
+        self._label_versions[manifest] = self._label_versions.get(manifest, 0) + 1
         self._label_codes.pop(manifest, None)
         for name in ("label_set_counts", "class_counts", "label_files", "key_groups", "content_groups", "_offsets"):
             self.__dict__.pop(name, None)
@@ -297,20 +299,23 @@ class Dataset:
     def label_codes(self, manifest: int) -> tuple[np.ndarray, dict[str, int]] | None:
         """A manifest whose labels are all single strings (or absent): each row's label as a
         number, and the numbers of the labels (-1: none). None for other manifests."""
-        if manifest not in self._label_codes:
-            labels = self.manifests[manifest].labels
-            found = None
-            if set(map(type, labels)) <= {str, type(None)}:
-                numbers = {v: i for i, v in enumerate(dict.fromkeys(labels)) if v is not None}
-                found = np.fromiter(map(numbers.get, labels, itertools.repeat(-1)), dtype=np.int64, count=len(labels)), numbers
+        if manifest in self._label_codes:
+            return self._label_codes[manifest]
+        version = self._label_versions.get(manifest, 0)
+        labels = self.manifests[manifest].labels
+        found = None
+        if set(map(type, labels)) <= {str, type(None)}:
+            numbers = {v: i for i, v in enumerate(dict.fromkeys(labels)) if v is not None}
+            found = np.fromiter(map(numbers.get, labels, itertools.repeat(-1)), dtype=np.int64, count=len(labels)), numbers
+        if self._label_versions.get(manifest, 0) == version:  # no edit meanwhile (one may run in another thread)
             self._label_codes[manifest] = found
-        return self._label_codes[manifest]
+        return found
 
     def rows_with_labels(self, labels: set[str]) -> Iterator[tuple[RowRef, int | None, str]]:
         """Rows using any of `labels`: (row, index in a multi-label list or None, the label)."""
         for mi, m in enumerate(self.manifests):
             coded = self.label_codes(mi)
-            if coded is not None:
+            if coded is not None and len(coded[0]) == len(m.labels):  # (an edit meanwhile that changed the rows: scan)
                 codes, numbers = coded
                 wanted = [numbers[v] for v in labels if v in numbers]
                 if wanted:

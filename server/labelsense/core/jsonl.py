@@ -378,6 +378,8 @@ def _unreadable(raw: bytes, lineno: int) -> Problem:
         return Problem("LS104", Span(lineno, col, lineno, col + 1), f"NUL byte at column {col + 1}")
     try:
         json.loads(text)
+    except RecursionError:
+        return Problem("LS101", Span(lineno, 0, lineno, len(text)), "invalid JSON: nested too deeply to read")
     except json.JSONDecodeError as exc:
         col = exc.pos
         detail = exc.msg

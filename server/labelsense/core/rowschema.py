@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .config import jsonschema
-from .rowtype import ANNOTATIONS
+from .rowtype import ANNOTATIONS, plain_pattern
 from .types import Problem, Span
 
 ErrorList = list[tuple[list[str | int], str]]
@@ -87,12 +87,17 @@ class RowSchema:
     def usable(self) -> bool:
         return self._validator is not None
 
-    @property
-    def is_valid(self) -> Any:
-        return self._validator.is_valid
+    def is_valid(self, row: Any) -> bool:
+        try:
+            return bool(self._validator.is_valid(row))
+        except ValueError:  # nested too deeply for the validator
+            return False
 
     def errors(self, row: Any) -> ErrorList:
-        return [(list(e.instance_path), e.message) for e in self._validator.iter_errors(row)]
+        try:
+            return [(list(e.instance_path), e.message) for e in self._validator.iter_errors(row)]
+        except ValueError as exc:  # the validator's recursion limit, say
+            return [([], f"row cannot be checked against the row schema: {exc}")]
 
     def table_errors(self, table: pa.Table) -> dict[int, ErrorList]:
         """Errors by row index for a whole Arrow table (a null is an absent field): column by
@@ -122,7 +127,7 @@ class RowSchema:
         for batch in table.to_batches(max_chunksize=65536):
             for i, row in enumerate(batch.to_pylist()):
                 row = {k: v for k, v in row.items() if v is not None}
-                if not self._validator.is_valid(row):
+                if not self.is_valid(row):
                     out[offset + i] = self.errors(row)
             offset += batch.num_rows
         return out
@@ -238,10 +243,10 @@ _POSITIVE_PATTERN = re.compile(r"(?:\\[dws\-\[\]\\^$(){}|?*+./]|[^\\.])*")
 
 def _screenable(pattern: Any) -> bool:
     """Whether a `pattern` matched by Arrow (RE2) is surely matched by the validator too: ASCII,
-    no `.`, negated class or lookaround, and only the escapes `\\d \\w \\s` (RE2's ASCII
+    plain (`rowtype.plain_pattern`), no `.`, negated class or lookaround, and only the escapes `\\d \\w \\s` (RE2's ASCII
     classes, never wider than the validator's) or escaped punctuation."""
     return (isinstance(pattern, str) and pattern.isascii() and "[^" not in pattern and "(?" not in pattern
-            and _POSITIVE_PATTERN.fullmatch(pattern) is not None)
+            and _POSITIVE_PATTERN.fullmatch(pattern) is not None and plain_pattern(pattern))
 
 
 def _arrow_is(arrow_type: pa.DataType, json_type: str) -> bool:

@@ -21,6 +21,7 @@ ANNOTATIONS = {"title", "description", "$comment", "examples", "default", "depre
 _STRING = {"minLength", "maxLength", "pattern"}
 _NUMBER = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"}
 _ARRAY = {"items", "minItems", "maxItems"}
+_REPEAT = re.compile(r"\{\d+(,\d*)?\}")
 _SAFE_PATTERN = re.compile(r"^[\w\s\^\$\[\]\{\}\(\)\|\?\*\+\.\-,:/#@=!%&'\"<>~`;\\]*$")
 
 
@@ -28,10 +29,28 @@ class Untranslatable(Exception):
     """The schema uses something the fast path cannot check exactly."""
 
 
+def plain_pattern(p: str) -> bool:
+    """Whether every engine here (ECMA-262 in the validator, Python `re`, RE2) reads the
+    pattern's brackets and braces alike: no POSIX-style `[:…:]`, `[=…=]` or `[.….]`, and
+    each unescaped `{` opens a repeat count `{n}`, `{n,}` or `{n,m}` (`{ 2}` is a count to
+    ECMA-262, text to the others)."""
+    if any(marker in p for marker in ("[:", "[=", "[.")):
+        return False
+    i = 0
+    while i < len(p):
+        if p[i] == "\\":
+            i += 2
+            continue
+        if p[i] == "{" and not _REPEAT.match(p, i):
+            return False
+        i += 1
+    return True
+
+
 def _pattern(p: str) -> str:
     """An ECMA-262 pattern as a Python pattern that accepts no more than the original:
     ASCII classes (`\\d`, `\\w`), and `$` as the very end of the string."""
-    if not _SAFE_PATTERN.match(p) or "(?" in p or re.search(r"\\[^dwsDWS.\-\[\]\\^$(){}|?*+/]", p):
+    if not _SAFE_PATTERN.match(p) or "(?" in p or re.search(r"\\[^dwsDWS.\-\[\]\\^$(){}|?*+/]", p) or not plain_pattern(p):
         raise Untranslatable(f"pattern {p!r}")
     out, in_class, i = [], False, 0
     while i < len(p):

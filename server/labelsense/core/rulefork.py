@@ -66,10 +66,20 @@ def run_forked(ds: Dataset, rules: list[Rule], on_error: OnError, finish: Finish
 
     if not hasattr(os, "fork") or not theirs or not ours or sum(map(len, ds.manifests)) < MIN_ROWS:
         return here(rules, on_error)
-    ds.key_groups, ds.content_groups  # noqa: B018 - built once, before the fork, for both sides
+    # Built once, before the fork, for both sides; and so the child never waits for the lock
+    # that builds a cached property (one per property, which another thread may hold).
+    ds.key_groups, ds.content_groups, ds.class_counts  # noqa: B018
     with tempfile.TemporaryFile(prefix="labelsense-") as box:
-        done_r, done_w = os.pipe()  # the child writes one byte once its payload is in `box`
-        pid = os.fork()
+        try:
+            done_r, done_w = os.pipe()  # the child writes one byte once its payload is in `box`
+        except OSError:
+            return here(rules, on_error)
+        try:
+            pid = os.fork()
+        except OSError:  # no memory or processes left for a child: all of it here
+            os.close(done_r)
+            os.close(done_w)
+            return here(rules, on_error)
         if pid == 0:  # the child: run its share, write, leave without running any cleanup of the parent's
             try:
                 os.close(done_r)
@@ -120,13 +130,19 @@ def _collect(pid: int, done: int, box: tempfile._TemporaryFileWrapper, wait: flo
     its exit (unmapping a large heap) is not waited for."""
     try:
         with os.fdopen(done, "rb", buffering=0) as channel:
-            ready = select.select([channel], [], [], wait)[0] and channel.read(1) == b"1"  # end of file: the child is gone
+            poll = select.poll()
+            poll.register(channel, select.POLLIN)
+            ready = bool(poll.poll(wait * 1000)) and channel.read(1) == b"1"  # end of file: the child is gone
         if not ready:
             os.kill(pid, signal.SIGKILL)
             return None
         box.seek(0)
         return msgspec.msgpack.decode(box.read(), type=_Payload)
-    except (OSError, msgspec.DecodeError, msgspec.ValidationError):
+    except (OSError, ValueError, msgspec.DecodeError, msgspec.ValidationError):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:  # gone already
+            pass
         return None
     finally:
         threading.Thread(target=_reap, args=(pid,), name="labelsense-reap", daemon=True).start()

@@ -45,19 +45,24 @@ def initialize(ls: LabelsenseServer, params: types.InitializeParams) -> None:
 
 @server.feature(types.INITIALIZED)
 async def initialized(ls: LabelsenseServer, params: types.InitializedParams) -> None:
-    # Index at once: waiting for the settings' round trip would also wait for whatever the client
-    # sent first (a 200 MB didOpen). Settings that turn out different re-check (Session.set_rules).
-    asyncio.ensure_future(index_workspace(ls))
+    # Ask for file watchers, then index at once: waiting for the round trips first (settings,
+    # registration) would also wait for whatever the client sent meanwhile (a 200 MB didOpen).
+    # Settings that turn out different re-check (Session.set_rules).
     ws = ls.client_capabilities.workspace
+    if ws and ws.did_change_watched_files and ws.did_change_watched_files.dynamic_registration:
+        asyncio.ensure_future(_register_watchers(ls))
+    asyncio.ensure_future(index_workspace(ls))
     if ws and ws.configuration:
         await pull_settings(ls)
-    if ws and ws.did_change_watched_files and ws.did_change_watched_files.dynamic_registration:
-        watchers = [types.FileSystemWatcher(glob_pattern=g) for g in WATCH_GLOBS]
-        try:
-            await ls.client_register_capability_async(types.RegistrationParams([types.Registration(
-                "labelsense-watch", types.WORKSPACE_DID_CHANGE_WATCHED_FILES, types.DidChangeWatchedFilesRegistrationOptions(watchers))]))
-        except Exception as exc:  # a client may refuse: the server works without it
-            log.warning("file watcher registration refused: %r", exc)
+
+
+async def _register_watchers(ls: LabelsenseServer) -> None:
+    watchers = [types.FileSystemWatcher(glob_pattern=g) for g in WATCH_GLOBS]
+    try:
+        await ls.client_register_capability_async(types.RegistrationParams([types.Registration(
+            "labelsense-watch", types.WORKSPACE_DID_CHANGE_WATCHED_FILES, types.DidChangeWatchedFilesRegistrationOptions(watchers))]))
+    except Exception as exc:  # a client may refuse: the server works without it
+        log.warning("file watcher registration refused: %r", exc)
 
 
 async def pull_settings(ls: LabelsenseServer) -> None:
