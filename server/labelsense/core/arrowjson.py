@@ -2,13 +2,12 @@
 provably gives the same rows as reading it line by line (jsonl.py).
 
 Arrow is more lenient than JSON in places and less exact in others, so the table
-is used only when: the file is valid UTF-8; every
-line starts with `{` and ends with `}` (so, given a strict parse and as many rows
-as lines, each line holds exactly one object); every column is null, boolean,
-integer, number, string or a list of those (at most MAX_DEPTH deep) — never a
-nested object; no role
-column (key, label, …) is a float and no float is as large as 2**53 (an integer
-Arrow had to widen). Strings that Arrow took for timestamps are read again as
+is used only when: the file is valid UTF-8; every line starts with `{` and ends
+with `}` (so, given a strict parse and as many rows as lines, each line holds
+exactly one object); every column is null, boolean, integer, number, string or a
+list of those (at most MAX_DEPTH deep) — never a nested object; no role column
+(key, label, …) is a float and no float is as large as 2**53 (an integer Arrow
+had to widen). Strings that Arrow took for timestamps are read again as
 text. Anything else returns None and the caller reads line by line.
 """
 from __future__ import annotations
@@ -35,15 +34,14 @@ def read_table(data: bytes, lines: FileLines, roles: set[str]) -> pa.Table | Non
     table = _parse(data, block, {})
     if table is None:
         return None
-    stamps = {f.name: pa.string() for f in table.schema if _has(f.type, pa.types.is_temporal)}
+    stamps = {f.name: pa.string() for f in table.schema if pa.types.is_temporal(_unlist(f.type)[0])}
     if stamps:
         table = _parse(data, block, stamps)
     if table is None or table.num_rows != len(lines):
         return None
     for f in table.schema:
-        if _depth(f.type) > MAX_DEPTH or not _plain(f.type) or _has(f.type, pa.types.is_temporal) or (f.name in roles and _has(f.type, pa.types.is_floating)):
-            return None
-        if _has(f.type, pa.types.is_floating) and not _exact_floats(table.column(f.name)):
+        item, depth = _unlist(f.type)
+        if depth > MAX_DEPTH or not _plain(item) or (pa.types.is_floating(item) and (f.name in roles or not _exact_floats(table.column(f.name)))):
             return None
     return table
 
@@ -64,34 +62,22 @@ def _one_object_per_line(data: bytes, starts: np.ndarray) -> bool:
     begin, end = starts[:-1], starts[1:] - 1  # end: exclusive, before the `\n`
     if (end - begin < 2).any():
         return False
-    last = end - 1
-    last = np.where(raw[last] == 13, last - 1, last)
-    return bool((raw[begin] == 123).all() and (last >= begin + 1).all() and (raw[last] == 125).all())
+    last = np.where(raw[end - 1] == 13, end - 2, end - 1)
+    return bool((raw[begin] == 123).all() and (raw[last] == 125).all())
 
 
 def _plain(t: pa.DataType) -> bool:
-    """A type whose values are JSON scalars or (nested) lists of them (no objects)."""
-    t = _innermost(t)
+    """A JSON scalar type (temporal ones were read again as text)."""
     return (pa.types.is_null(t) or pa.types.is_boolean(t) or pa.types.is_integer(t) or pa.types.is_floating(t)
-            or pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_temporal(t))
+            or pa.types.is_string(t) or pa.types.is_large_string(t))
 
 
-def _has(t: pa.DataType, test) -> bool:  # noqa: ANN001 - a pyarrow.types predicate
-    return bool(test(_innermost(t)))
-
-
-def _depth(t: pa.DataType) -> int:
+def _unlist(t: pa.DataType) -> tuple[pa.DataType, int]:
+    """The item type under any depth of lists, and that depth (a loop: Arrow takes a thousand levels)."""
     depth = 0
     while pa.types.is_list(t) or pa.types.is_large_list(t):
         t, depth = t.value_type, depth + 1
-    return depth
-
-
-def _innermost(t: pa.DataType) -> pa.DataType:
-    """The item type under any depth of lists (a loop: Arrow takes a thousand levels)."""
-    while pa.types.is_list(t) or pa.types.is_large_list(t):
-        t = t.value_type
-    return t
+    return t, depth
 
 
 def _exact_floats(col: pa.ChunkedArray) -> bool:

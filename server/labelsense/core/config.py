@@ -10,9 +10,9 @@ import difflib
 import json
 import tomllib
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
-from types import ModuleType
+from functools import cache
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import jsonschema_rs
@@ -138,7 +138,7 @@ def jsonschema() -> ModuleType:
     return module
 
 
-@lru_cache(maxsize=1)
+@cache
 def _config_validator() -> Any:
     return jsonschema_rs.validator_for(config_schema())
 

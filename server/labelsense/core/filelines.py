@@ -97,36 +97,36 @@ class FileLines:
     def pieces(self) -> Iterator[list[bytes]]:
         """The lines, in consecutive lists covering the file, recording where each line starts."""
         data, size = self.data, len(self.data)
-        starts = [np.zeros(0, dtype=np.int64)]
+        after: list[np.ndarray] = []  # offsets just past each newline
         pos = 0
         while pos < size:
             cut = data.find(b"\n", min(pos + PIECE, size) - 1)
             end = size if cut < 0 else cut + 1
             piece = data[pos:end]
             lines = piece.split(b"\n")
-            newlines = np.flatnonzero(np.frombuffer(piece, dtype=np.uint8) == 10)
-            starts.append(np.concatenate(([pos], newlines + pos + 1)))
+            after.append(np.flatnonzero(np.frombuffer(piece, dtype=np.uint8) == 10) + (pos + 1))
             if piece.endswith(b"\n"):
                 lines.pop()
-                starts[-1] = starts[-1][:-1]
             pos = end
             yield lines
-        starts.append(np.array([size + (0 if data.endswith(b"\n") else 1)], dtype=np.int64))
-        self._starts = np.concatenate(starts)
+        self._record(after)
 
     def index(self) -> np.ndarray:
         """Record where each line starts without splitting the lines out (a reader that
         parses the bytes whole); returns the starts, then one past the last line's end + 1."""
-        data, size = self.data, len(self.data)
-        view = memoryview(data)
-        found = [np.zeros(1, dtype=np.int64)]
-        for at in range(0, size, PIECE):
-            found.append(np.flatnonzero(np.frombuffer(view[at : at + PIECE], dtype=np.uint8) == 10) + (at + 1))
-        starts = np.concatenate(found)
+        view = memoryview(self.data)
+        self._record([np.flatnonzero(np.frombuffer(view[at : at + PIECE], dtype=np.uint8) == 10) + (at + 1)
+                      for at in range(0, len(view), PIECE)])
+        return self._starts
+
+    def _record(self, after: list[np.ndarray]) -> None:
+        """Line starts from the offsets just past each newline: 0, those offsets (less the
+        end of the file, after a final newline), then one past the last line's end + 1."""
+        data = self.data
+        starts = np.concatenate([np.zeros(1, dtype=np.int64), *after])
         if data.endswith(b"\n"):
             starts = starts[:-1]
-        self._starts = np.append(starts, size + (0 if data.endswith(b"\n") else 1))
-        return self._starts
+        self._starts = np.append(starts, len(data) + (0 if data.endswith(b"\n") else 1))
 
     @property
     def starts(self) -> np.ndarray:

@@ -21,7 +21,7 @@ from . import arrowjson, arrowpool
 from .config import DatasetConfig, ROLES
 from .filelines import FileLines
 from .gcpause import paused_gc
-from .manifest import SHARED_ATTRS, BoxColumn, Manifest, column_values, shared, split_from_name
+from .manifest import SHARED_ATTRS, BoxColumn, Manifest, shared, split_from_name, table_column
 from .rowschema import ErrorList, RowSchema
 from .rowtype import RowDecoder, row_decoder
 from .types import Problem, Span
@@ -67,7 +67,8 @@ def read_jsonl(path: Path, dataset: DatasetConfig, schema: RowSchema | None = No
         manifest.problems.append(Problem("LS104", Span(0, 0, 0, 0), "binary file (NUL bytes), not JSONL text"))
         return manifest
     store = FileLines(data, base)
-    if len(data) >= ARROW_MIN and _valid_utf8(data) and _read_whole(manifest, data, store, dataset, schema, with_boxes):
+    valid_utf8 = _valid_utf8(data)
+    if len(data) >= ARROW_MIN and valid_utf8 and _read_whole(manifest, data, store, dataset, schema, with_boxes):
         _keep_text(manifest, store, text_of)
         return manifest
     pieces = store.pieces()
@@ -80,7 +81,7 @@ def read_jsonl(path: Path, dataset: DatasetConfig, schema: RowSchema | None = No
             break
     fields = detect_fields(_sample(head), dataset)
     manifest.fields = fields
-    reader = RowReader.of(dataset, fields, schema, with_boxes, exact=not _valid_utf8(data))
+    reader = RowReader.of(dataset, fields, schema, with_boxes, exact=not valid_utf8)
     manifest.reader = reader
     columns: dict[str, Any] = {attr: BoxColumn() if attr == "bboxes" else [] for attr in reader.roles}
     lines: list[int] = []
@@ -127,19 +128,8 @@ def _read_whole(manifest: Manifest, data: bytes, store: FileLines, dataset: Data
         if table is None:
             return False
         screen = reader.schema.table_errors_later(table, columnar_only=True) if reader.schema is not None else None
-        n, names = table.num_rows, set(table.column_names)
-        columns: dict[str, Any] = {}
-        for attr in ROLE_ATTRS:
-            name = reader.roles.get(attr)
-            if name not in names:
-                values: Any = [None] * n
-            elif attr == "bboxes":
-                values = BoxColumn()
-                for chunk in table.column(name).chunks:
-                    values.extend_arrow(chunk)
-            else:
-                values = column_values(table.column(name), reader.pools.setdefault(attr, {}) if attr in SHARED_ATTRS else None)
-            columns[attr] = values
+        n = table.num_rows
+        columns = {attr: table_column(table, reader.roles.get(attr), attr, reader.pools.setdefault(attr, {})) for attr in ROLE_ATTRS}
         failures: list[tuple[int, ErrorList]] = []
         if screen is not None:
             screened = screen.result()  # a screen: a null there is an absent field

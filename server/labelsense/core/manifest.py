@@ -68,6 +68,20 @@ def column_values(col: pa.ChunkedArray, pool: dict[str, str] | None = None) -> l
     return table[encoded.indices.fill_null(len(words)).to_numpy(zero_copy_only=False)].tolist()
 
 
+def table_column(table: pa.Table, name: str | None, attr: str, pool: dict[str, str]) -> Any:
+    """The manifest column `attr` from the table's column `name` (all None when it has none):
+    bounding boxes compact, the values of SHARED_ATTRS columns shared through `pool`."""
+    if name not in table.column_names:
+        return [None] * table.num_rows
+    col = table.column(name)
+    if attr == "bboxes":
+        boxes = BoxColumn()
+        for chunk in col.chunks:
+            boxes.extend_arrow(chunk)
+        return boxes
+    return column_values(col, pool if attr in SHARED_ATTRS else None)
+
+
 def _scalar_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"

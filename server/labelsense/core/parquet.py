@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 
 from . import arrowpool
 from .config import DatasetConfig, ROLES
-from .manifest import SHARED_ATTRS, BoxColumn, Manifest, column_values, split_from_name
+from .manifest import Manifest, split_from_name, table_column
 from .rowschema import RowSchema
 from .types import Problem, Span
 
@@ -66,18 +66,11 @@ def read_parquet(path: Path, dataset: DatasetConfig, schema: RowSchema | None = 
     manifest.line_count = n
     manifest.lines = range(n)
     checked = schema.table_errors_later(table) if schema is not None and schema.usable else None
-    columns = {"key": "keys", "label": "labels", "split": "splits", "annotator": "annotators", "content": "contents", "media": "media", "votes": "votes", "text": "texts"}
+    columns = {"key": "keys", "label": "labels", "split": "splits", "annotator": "annotators", "content": "contents", "media": "media",
+               "votes": "votes", "text": "texts", "bbox": "bboxes"}
     for role, attr in columns.items():
-        name = fields[role]
-        values = column_values(table.column(name), {} if attr in SHARED_ATTRS else None) if name in names else [None] * n
-        setattr(manifest, attr, values)
-    if with_boxes and fields["bbox"] in names:  # compact: float arrays, not a million small lists
-        boxes = BoxColumn()
-        for chunk in table.column(fields["bbox"]).chunks:
-            boxes.extend_arrow(chunk)
-        manifest.bboxes = boxes
-    else:
-        manifest.bboxes = [None] * n
+        name = fields[role] if role != "bbox" or with_boxes else None
+        setattr(manifest, attr, table_column(table, name, attr, {}))
     for code, role in (("LS202", "key"), ("LS203", "label")):
         if fields[role] not in names:
             manifest.problems.append(Problem(code, Span(0, 0, 0, 0), f"Parquet file has no {role} column '{fields[role]}' (columns: {', '.join(table.column_names)})"))

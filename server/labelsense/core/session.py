@@ -17,10 +17,10 @@ from . import paths
 from .config import Config, DatasetConfig, load_config
 from .dataset import Dataset
 from .engine import Progress, dataset_files, discover, read_manifest, run_rules
-from .rulefork import trace_of
 from .gcpause import paused_gc
 from .manifest import Manifest
 from .recheck import recheck
+from .rulefork import trace_of
 from .rowschema import RowSchema
 from .rules.base import Rule
 from .rules.registry import selected
