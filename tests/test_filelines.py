@@ -47,6 +47,17 @@ def test_matches_a_buffer_only_with_the_same_text(lines, final, same) -> None:
     assert store.matches(encoded, len(lines), final) is same
 
 
+@pytest.mark.parametrize("text, same", [
+    ("a\né\n😀\n", True), ("a\né\n😀", False), ("a\né\n😀\n\n", False), ("a\ne\n😀\n", False), ("", False),
+    ("a\né\n\ud83d\n", False)])  # the last one: a lone surrogate, which no file holds
+@pytest.mark.parametrize("piece", [1, 2, 3, 1 << 20])
+def test_holds_text_only_for_the_file_text(tmp_path, text, same, piece) -> None:
+    path = tmp_path / "m.jsonl"
+    path.write_bytes("a\né\n😀\n".encode())
+    assert filelines.holds_text(path, text, piece) is same
+    assert filelines.holds_text(tmp_path / "gone.jsonl", text, piece) is False
+
+
 def test_released_lines_are_read_from_the_file(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(filelines, "MAX_OPEN", 2)  # more stores than open files: some are closed and reopened
     stores = []

@@ -116,7 +116,13 @@ def _fresh_facts(root: Path, path: Path, data: bytes) -> list[tuple]:
     return _facts(fresh.analyze(*fresh.dataset_for(path)).findings)
 
 
-def test_a_buffer_opened_unchanged_keeps_the_analysis(pets: Pets) -> None:
+def _opened(buffer: Buffer, with_text: bool) -> str | None:
+    """The text a didOpen carried, when the server passes it along (it compares it with the file whole)."""
+    return buffer.data().decode() if with_text else None
+
+
+@pytest.mark.parametrize("with_text", [False, True], ids=["lines compared", "text compared"])
+def test_a_buffer_opened_unchanged_keeps_the_analysis(pets: Pets, with_text: bool) -> None:
     root, path, lines = pets
     session = Session([root])
     found = session.dataset_for(path)
@@ -125,7 +131,7 @@ def test_a_buffer_opened_unchanged_keeps_the_analysis(pets: Pets) -> None:
     manifest = next(m for m in before.dataset.manifests if m.path == str(path))
     assert manifest.raw_lines.data is None and manifest.text_of(0) == lines[0]
     buffer = Buffer(list(lines))
-    session.set_overlay(path, buffer)
+    session.set_overlay(path, buffer, _opened(buffer, with_text))
     assert session.analyze(*found) is before  # the same text: nothing checked again
     assert manifest.raw_lines is None and manifest.text_of == buffer.line  # spans now read the buffer
     i = next(n for n, line in enumerate(lines) if '"label": "' in line)
@@ -134,20 +140,22 @@ def test_a_buffer_opened_unchanged_keeps_the_analysis(pets: Pets) -> None:
     assert _facts(session.analyze(*found).findings) == _fresh_facts(root, path, buffer.data())
 
 
-def test_a_buffer_opened_with_other_text_is_checked_again(pets: Pets) -> None:
+@pytest.mark.parametrize("with_text", [False, True], ids=["lines compared", "text compared"])
+def test_a_buffer_opened_with_other_text_is_checked_again(pets: Pets, with_text: bool) -> None:
     root, path, lines = pets
     session = Session([root])
     found = session.dataset_for(path)
     before = session.analyze(*found)
     for other in ([*lines[:-1], lines[-1] + " "], lines[:-1]):
-        session.set_overlay(path, Buffer(other))
+        session.set_overlay(path, Buffer(other), _opened(Buffer(other), with_text))
         assert session.analyze(*found) is not before
         session.set_overlay(path, None)
         before = session.analyze(*found)
 
 
+@pytest.mark.parametrize("with_text", [False, True], ids=["lines compared", "text compared"])
 @pytest.mark.parametrize("same", [True, False], ids=["same text", "other text"])
-def test_a_buffer_opened_while_its_file_is_read(pets: Pets, monkeypatch, same: bool) -> None:
+def test_a_buffer_opened_while_its_file_is_read(pets: Pets, monkeypatch, same: bool, with_text: bool) -> None:
     """The same text: the analysis that was reading the file stands. Other text: it does not."""
     root, path, lines = pets
     reading, opened = threading.Event(), threading.Event()
@@ -167,7 +175,7 @@ def test_a_buffer_opened_while_its_file_is_read(pets: Pets, monkeypatch, same: b
     worker.start()
     assert reading.wait(10)
     buffer = Buffer(list(lines) if same else [lines[0].replace('"label": "', '"label": "X', 1), *lines[1:]])
-    session.set_overlay(path, buffer)
+    session.set_overlay(path, buffer, _opened(buffer, with_text))
     opened.set()
     worker.join(10)
     got = session.analyze(*found)

@@ -1,13 +1,17 @@
-"""Message bodies parsed with orjson become the same pygls objects as with the json module."""
+"""Message bodies parsed with orjson become the same pygls objects as with the json module;
+a pipe on stdin is widened."""
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import sys
 
 import pytest
 from lsprotocol import types
 
 from labelsense.lsp.server import server
-from labelsense.lsp.transport import parse
+from labelsense.lsp.transport import parse, widen_pipe
 
 
 def reference(body: bytes):
@@ -41,3 +45,19 @@ def test_did_open_params_are_structured() -> None:
     message = parse(json.dumps(BODIES[0]).encode(), server.protocol)
     assert isinstance(message.params, types.DidOpenTextDocumentParams)
     assert message.params.text_document.text.startswith('{"id"')
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pipe sizes are a Linux feature")
+def test_a_pipe_is_widened_and_other_files_left_alone(tmp_path) -> None:
+    read, write = os.pipe()
+    try:
+        before = fcntl.fcntl(read, fcntl.F_GETPIPE_SZ)
+        widen_pipe(read)
+        with open("/proc/sys/fs/pipe-max-size") as f:
+            most = int(f.read())
+        assert fcntl.fcntl(read, fcntl.F_GETPIPE_SZ) == max(most, before)
+    finally:
+        os.close(read)
+        os.close(write)
+    with open(tmp_path / "f", "wb") as f:  # a file on stdin: nothing to widen, no error
+        widen_pipe(f.fileno())

@@ -51,6 +51,20 @@ def _close(box: list[int | None]) -> None:
         box[0] = None
 
 
+def holds_text(path: Path, text: str, piece: int = 1 << 20) -> bool:
+    """Whether the file at `path` is exactly `text` in UTF-8, compared a piece at a time
+    (neither the file nor the text is ever whole a second time)."""
+    try:
+        with open(path, "rb") as f:
+            for at in range(0, len(text), piece):
+                chunk = text[at : at + piece].encode("utf-8")
+                if f.read(len(chunk)) != chunk:
+                    return False
+            return f.read(1) == b""
+    except (OSError, UnicodeEncodeError):  # unreadable, or lone surrogates no file could hold
+        return False
+
+
 class FileLines:
     """Line `i` of `data` (without its `\\n`), for lines split on `\\n` only; a final
     newline ends the last line rather than starting an empty one."""
@@ -135,6 +149,11 @@ class FileLines:
 
     def __len__(self) -> int:
         return len(self._starts) - 1
+
+    @property
+    def edited(self) -> bool:
+        """Whether an in-place edit replaced some lines (they no longer are the file's)."""
+        return bool(self._edited)
 
     def __getitem__(self, line: int) -> bytes:
         edited = self._edited.get(line)

@@ -17,6 +17,7 @@ from . import paths
 from .config import Config, DatasetConfig, load_config
 from .dataset import Dataset
 from .engine import Progress, dataset_files, discover, read_manifest, run_rules
+from .filelines import holds_text
 from .gcpause import paused_gc
 from .manifest import Manifest
 from .recheck import recheck
@@ -106,11 +107,20 @@ class Session:
         self._generation = 0  # bumped by every change; an analysis started before one is not cached
         self._running: dict[tuple[Path, str], threading.Event] = {}  # analyses under way, shared by waiters
         self._late: dict[int, tuple[Path, Buffer]] = {}  # generation -> the buffer whose opening made it (see _adopt_late)
+        self._verbatim: dict[Path, tuple[Buffer, object]] = {}  # buffers opened with their file's text, and its disk stamp then
 
     # -- inputs ------------------------------------------------------------
-    def set_overlay(self, path: Path, data: Source | None) -> None:
-        """Use `data` (an unsaved buffer, or its bytes) instead of the file's contents; None drops it."""
+    def set_overlay(self, path: Path, data: Source | None, text: str | None = None) -> None:
+        """Use `data` (an unsaved buffer, or its bytes) instead of the file's contents; None drops it.
+        `text`, a buffer's whole text as just opened, is compared with the file at once: a buffer
+        equal to it is then adopted (see `_adopt`) without comparing its lines."""
+        stamp = _disk_stamp(path)
+        verbatim = (text is not None and data is not None and not isinstance(data, bytes)
+                    and not text.startswith("\ufeff") and holds_text(path, text))  # a BOM is not a line's text
         with self._lock:
+            self._verbatim.pop(path, None)
+            if verbatim and _disk_stamp(path) == stamp:
+                self._verbatim[path] = (data, stamp)
             self._stamp += 1
             if data is None:
                 self._overlays.pop(path, None)
@@ -161,8 +171,12 @@ class Session:
         if cached is None:
             return False
         stamp, manifest = cached
-        store = manifest.raw_lines
-        if store is None or stamp[0] != _disk_stamp(path) or not store.matches(buffer.encoded, len(buffer.lines), buffer.final_newline):
+        store, disk = manifest.raw_lines, _disk_stamp(path)
+        if store is None or stamp[0] != disk:
+            return False
+        verbatim = self._verbatim.get(path)
+        if not (verbatim is not None and verbatim[0] is buffer and verbatim[1] == disk and not store.edited) \
+                and not store.matches(buffer.encoded, len(buffer.lines), buffer.final_newline):
             return False
         manifest.text_of, manifest.raw_lines = buffer.line, None
         self._manifests[path] = ((("buffer", self._stamp), *stamp[1:]), manifest)
@@ -175,6 +189,7 @@ class Session:
         whether it was. Otherwise the dataset is checked afresh when next asked."""
         with self._lock:
             previous = self._overlays.get(path)
+            self._verbatim.pop(path, None)
             self._stamp += 1
             self._overlays[path] = (self._stamp, source)
             self._generation += 1

@@ -31,7 +31,7 @@ from ..core.session import Analysis, Session
 from .documents import Document, DocumentStore
 from .positions import UTF16
 from .settings import Settings
-from .transport import read_messages
+from .transport import read_messages, widen_pipe
 
 log = logging.getLogger("labelsense")
 T = TypeVar("T")
@@ -127,7 +127,9 @@ class LabelsenseServer(LanguageServer):
     def _start_io_async(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
         """pygls' stdio server with our read loop (transport.py); pygls is pinned below 3."""
         self._stop_event = threading.Event()
-        reader = StdinAsyncReader(stdin or sys.stdin.buffer, self.thread_pool)
+        stdin = stdin or sys.stdin.buffer
+        widen_pipe(stdin.fileno())
+        reader = StdinAsyncReader(stdin, self.thread_pool)
         self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
         try:
             asyncio.run(read_messages(self._stop_event, reader, self.protocol, self.report_server_error))

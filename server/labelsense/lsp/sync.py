@@ -119,12 +119,12 @@ async def did_change_configuration(ls: LabelsenseServer, params: types.DidChange
     ls.schedule_refresh()
 
 
-def _buffer_changed(ls: LabelsenseServer, doc: Document) -> None:
+def _buffer_changed(ls: LabelsenseServer, doc: Document, opened_text: str | None = None) -> None:
     path = ls.path_of(doc.uri)
     if path is None or ls.session is None:
         return
     if doc.view_of is None:  # a Parquet view is read-only: its file stays the truth
-        ls.session.set_overlay(path, doc)
+        ls.session.set_overlay(path, doc, opened_text)
     ls.schedule_refresh()
 
 
@@ -141,7 +141,7 @@ def did_open(ls: LabelsenseServer, params: types.DidOpenTextDocumentParams) -> N
         # Push clients (Eglot, ALE) drop diagnostics published for a file that is not open: the
         # workspace index may already have published this file's, so publish them again.
         ls.results.pop(item.uri, None)
-    _buffer_changed(ls, doc)
+    _buffer_changed(ls, doc, item.text)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
