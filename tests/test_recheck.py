@@ -116,9 +116,9 @@ def _fresh_facts(root: Path, path: Path, data: bytes) -> list[tuple]:
     return _facts(fresh.analyze(*fresh.dataset_for(path)).findings)
 
 
-def _opened(buffer: Buffer, with_text: bool) -> str | None:
-    """The text a didOpen carried, when the server passes it along (it compares it with the file whole)."""
-    return buffer.data().decode() if with_text else None
+def _opened(session: Session, path: Path, buffer: Buffer, with_text: bool) -> object | None:
+    """What the server passes along when it compares a didOpen's text with the file whole."""
+    return session.same_as_file(path, buffer.data().decode()) if with_text else None
 
 
 @pytest.mark.parametrize("with_text", [False, True], ids=["lines compared", "text compared"])
@@ -131,7 +131,7 @@ def test_a_buffer_opened_unchanged_keeps_the_analysis(pets: Pets, with_text: boo
     manifest = next(m for m in before.dataset.manifests if m.path == str(path))
     assert manifest.raw_lines.data is None and manifest.text_of(0) == lines[0]
     buffer = Buffer(list(lines))
-    session.set_overlay(path, buffer, _opened(buffer, with_text))
+    session.set_overlay(path, buffer, _opened(session, path, buffer, with_text))
     assert session.analyze(*found) is before  # the same text: nothing checked again
     assert manifest.raw_lines is None and manifest.text_of == buffer.line  # spans now read the buffer
     i = next(n for n, line in enumerate(lines) if '"label": "' in line)
@@ -147,7 +147,7 @@ def test_a_buffer_opened_with_other_text_is_checked_again(pets: Pets, with_text:
     found = session.dataset_for(path)
     before = session.analyze(*found)
     for other in ([*lines[:-1], lines[-1] + " "], lines[:-1]):
-        session.set_overlay(path, Buffer(other), _opened(Buffer(other), with_text))
+        session.set_overlay(path, Buffer(other), _opened(session, path, Buffer(other), with_text))
         assert session.analyze(*found) is not before
         session.set_overlay(path, None)
         before = session.analyze(*found)
@@ -175,7 +175,7 @@ def test_a_buffer_opened_while_its_file_is_read(pets: Pets, monkeypatch, same: b
     worker.start()
     assert reading.wait(10)
     buffer = Buffer(list(lines) if same else [lines[0].replace('"label": "', '"label": "X', 1), *lines[1:]])
-    session.set_overlay(path, buffer, _opened(buffer, with_text))
+    session.set_overlay(path, buffer, _opened(session, path, buffer, with_text))
     opened.set()
     worker.join(10)
     got = session.analyze(*found)

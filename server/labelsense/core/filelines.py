@@ -51,9 +51,10 @@ def _close(box: list[int | None]) -> None:
         box[0] = None
 
 
-def holds_text(path: Path, text: str, piece: int = 1 << 20) -> bool:
+def holds_text(path: Path, text: str, piece: int = PIECE) -> bool:
     """Whether the file at `path` is exactly `text` in UTF-8, compared a piece at a time
-    (neither the file nor the text is ever whole a second time)."""
+    (neither the file nor the text is ever whole a second time). Pieces are large: each
+    read lets go of the interpreter lock, and getting it back can wait for another thread."""
     try:
         with open(path, "rb") as f:
             for at in range(0, len(text), piece):

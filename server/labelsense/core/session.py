@@ -26,6 +26,7 @@ from .rowschema import RowSchema
 from .rules.base import Rule
 from .rules.registry import selected
 from .taxonomy import Taxonomy, find_taxonomy, load_taxonomy
+from .turns import TURNS
 from .types import ConfigError, Finding
 
 log = logging.getLogger("labelsense")
@@ -55,6 +56,13 @@ def _disk_stamp(path: Path) -> object:
         return ("disk", st.st_mtime_ns, st.st_size)
     except OSError:
         return ("missing",)
+
+
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _data(source: Source) -> bytes:
@@ -110,17 +118,24 @@ class Session:
         self._verbatim: dict[Path, tuple[Buffer, object]] = {}  # buffers opened with their file's text, and its disk stamp then
 
     # -- inputs ------------------------------------------------------------
-    def set_overlay(self, path: Path, data: Source | None, text: str | None = None) -> None:
-        """Use `data` (an unsaved buffer, or its bytes) instead of the file's contents; None drops it.
-        `text`, a buffer's whole text as just opened, is compared with the file at once: a buffer
-        equal to it is then adopted (see `_adopt`) without comparing its lines."""
+    def same_as_file(self, path: Path, text: str) -> object | None:
+        """Whether `text`, a buffer's whole text as it opens, is the file's: then its disk stamp
+        (for `set_overlay`), and the file's bytes that a manifest read from it holds are let go
+        now (its lines are read from the file meanwhile), before the buffer makes a third copy."""
         stamp = _disk_stamp(path)
-        verbatim = (text is not None and data is not None and not isinstance(data, bytes)
-                    and not text.startswith("\ufeff") and holds_text(path, text))  # a BOM is not a line's text
+        if text.startswith("\ufeff") or not holds_text(path, text) or _disk_stamp(path) != stamp:  # a BOM is not a line's text
+            return None
+        self.release_file_bytes(path)
+        return stamp
+
+    def set_overlay(self, path: Path, data: Source | None, same_as: object | None = None) -> None:
+        """Use `data` (an unsaved buffer, or its bytes) instead of the file's contents; None drops it.
+        `same_as`: the disk stamp `same_as_file` gave for the buffer's text; the buffer is then
+        adopted (see `_adopt`) without comparing its lines."""
         with self._lock:
             self._verbatim.pop(path, None)
-            if verbatim and _disk_stamp(path) == stamp:
-                self._verbatim[path] = (data, stamp)
+            if same_as is not None and data is not None and not isinstance(data, bytes):
+                self._verbatim[path] = (data, same_as)
             self._stamp += 1
             if data is None:
                 self._overlays.pop(path, None)
@@ -153,13 +168,13 @@ class Session:
                 return False
         return True
 
-    def release_file_bytes(self) -> None:
-        """Let go of the bytes of manifests read from disk and still unchanged there: their
-        lines are read from the files when a span needs them (a long-lived server need
-        not hold a second copy of every file)."""
+    def release_file_bytes(self, only: Path | None = None) -> None:
+        """Let go of the bytes of manifests (or the one of `only`) read from disk and still
+        unchanged there: their lines are read from the files when a span needs them (a
+        long-lived server need not hold a second copy of every file)."""
         with self._lock:
             held = [(path, stamp, m.raw_lines) for path, (stamp, m) in self._manifests.items()
-                    if stamp[0][0] == "disk" and m.raw_lines is not None and m.raw_lines.data is not None]
+                    if stamp[0][0] == "disk" and m.raw_lines is not None and m.raw_lines.data is not None and only in (None, path)]
         for path, stamp, store in held:
             if stamp[0] == _disk_stamp(path):
                 store.release(path)
@@ -411,7 +426,8 @@ class Session:
             overlay = self._overlays.get(path)
         source = overlay[1] if overlay else None
         data = _data(source) if source is not None else None
-        manifest = read_manifest(path, spec, schema, data, with_boxes, text_of=None if source is None or isinstance(source, bytes) else source.line)
+        with TURNS.turn(len(data) if data is not None else _file_size(path)):
+            manifest = read_manifest(path, spec, schema, data, with_boxes, text_of=None if source is None or isinstance(source, bytes) else source.line)
         with self._lock:
             self._manifests[path] = (stamp, manifest)
         return manifest

@@ -119,20 +119,24 @@ async def did_change_configuration(ls: LabelsenseServer, params: types.DidChange
     ls.schedule_refresh()
 
 
-def _buffer_changed(ls: LabelsenseServer, doc: Document, opened_text: str | None = None) -> None:
+def _buffer_changed(ls: LabelsenseServer, doc: Document, same_as: object | None = None) -> None:
     path = ls.path_of(doc.uri)
     if path is None or ls.session is None:
         return
     if doc.view_of is None:  # a Parquet view is read-only: its file stays the truth
-        ls.session.set_overlay(path, doc, opened_text)
+        ls.session.set_overlay(path, doc, same_as)
     ls.schedule_refresh()
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
 def did_open(ls: LabelsenseServer, params: types.DidOpenTextDocumentParams) -> None:
     item = params.text_document
+    path = ls.path_of(item.uri)
+    is_view = item.uri.startswith(VIEW_SCHEME + ":")
+    # compared with the file before the text is split into lines: a 200 MB file then never is in memory three times
+    same_as = ls.session.same_as_file(path, item.text) if path is not None and ls.session is not None and not is_view else None
     doc = Document.from_text(item.uri, item.language_id, item.version, item.text)
-    if item.uri.startswith(VIEW_SCHEME + ":"):
+    if is_view:
         from .parquet_view import attach_view
 
         attach_view(ls, doc)
@@ -141,7 +145,7 @@ def did_open(ls: LabelsenseServer, params: types.DidOpenTextDocumentParams) -> N
         # Push clients (Eglot, ALE) drop diagnostics published for a file that is not open: the
         # workspace index may already have published this file's, so publish them again.
         ls.results.pop(item.uri, None)
-    _buffer_changed(ls, doc, item.text)
+    _buffer_changed(ls, doc, same_as)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)

@@ -8,10 +8,12 @@ surrogates) is parsed the standard way, so what is accepted does not change.
 
 A pipe on stdin is widened to the largest size the system allows: a big message
 then arrives in 1 MB reads instead of 64 kB ones, and each read waits for the
-interpreter lock once, which an analysis thread holds most of the time.
+interpreter lock once, which an analysis thread holds most of the time. A large
+message is received in its turn with large manifest reads (core/turns.py).
 """
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import json
 import logging
@@ -26,7 +28,10 @@ from pygls.exceptions import JsonRpcException
 from pygls.io_ import StdinAsyncReader
 from pygls.protocol import JsonRPCProtocol
 
+from ..core import turns
+
 log = logging.getLogger("labelsense")
+TURN_WAIT = 30.0  # seconds a large message waits for a manifest read at most (one stuck on a pipe, say)
 CONTENT_LENGTH = re.compile(rb"^Content-Length: (\d+)\r\n$")
 
 
@@ -62,14 +67,20 @@ async def read_messages(stop: threading.Event, reader: StdinAsyncReader, protoco
         if not length and (match := CONTENT_LENGTH.fullmatch(header)):
             length = int(match.group(1))
         if length and not header.strip():
-            body = await reader.readexactly(length)
-            length = 0
-            if not body:
-                break
+            # a large message waits while a large manifest is read (turns.py), then is read, parsed and handled
+            taken = length >= turns.LARGE and await asyncio.get_running_loop().run_in_executor(None, turns.TURNS.take, length, TURN_WAIT)
             try:
-                message = parse(body, protocol)
-                del body
-                protocol.handle_message(message)
-            except Exception as exc:  # noqa: BLE001 - as pygls: report it, keep reading
-                log.exception("Unable to handle message")
-                on_error(exc, JsonRpcException)
+                body = await reader.readexactly(length)
+                length = 0
+                if not body:
+                    break
+                try:
+                    message = parse(body, protocol)
+                    del body
+                    protocol.handle_message(message)
+                except Exception as exc:  # noqa: BLE001 - as pygls: report it, keep reading
+                    log.exception("Unable to handle message")
+                    on_error(exc, JsonRpcException)
+            finally:
+                if taken:
+                    turns.TURNS.give_back()
