@@ -7,6 +7,7 @@ import os
 import time
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from labelsense.core import engine, rulefork
@@ -14,6 +15,7 @@ from labelsense.core.rules.registry import BY_CODE, RULES
 from labelsense.core.types import Finding, Span
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+OURS = "LS403"  # a rule that runs on this side (not in CHILD_CODES), with findings in samples/pets
 
 
 @pytest.fixture
@@ -38,16 +40,31 @@ def test_forked_run_finds_what_one_process_finds(dataset) -> None:
     assert {f.code for f in serial} & rulefork.CHILD_CODES and {f.code for f in serial} - rulefork.CHILD_CODES
 
 
+def test_rendered_findings_come_back_rendered_as_here(dataset) -> None:
+    """With a renderer each side renders its own findings; the child's come back with their
+    fragments, and without related locations and fixes (the fragments hold those)."""
+    rules = [r for r in RULES if not r.code.startswith("LS5")]
+    render = lambda found: [repr(_key(f)).encode() for f in found]  # noqa: E731 - related and fixes included
+    serial = rulefork.run_each(dataset, rules, lambda r, e: pytest.fail(f"{r.code}: {e!r}"))
+    forked, fragments = rulefork.run_forked(dataset, rules, lambda r, e: pytest.fail(f"{r.code}: {e!r}"), render=render)
+    assert fragments is not None and sorted(fragments) == sorted(render(serial))
+    child = [f for f in forked if f.code in rulefork.CHILD_CODES]
+    assert child and all(f.related == () and f.fixes == () for f in child)
+    assert any(f.related for f in serial if f.code in rulefork.CHILD_CODES)  # so the line above says something
+    order = lambda f: (f.path, msgspec.structs.astuple(f.span), f.code, f.message)  # noqa: E731
+    assert sorted(map(order, forked)) == sorted(map(order, serial))
+
+
 def test_a_rule_failing_in_the_child_is_reported(dataset) -> None:
     def broken(ds):  # noqa: ANN001, ANN202
         raise ValueError("boom")
 
-    rules = [dataclasses.replace(BY_CODE["LS401"], check=broken), BY_CODE["LS402"]]
+    rules = [dataclasses.replace(BY_CODE["LS401"], check=broken), BY_CODE[OURS]]
     failed: list[tuple[str, BaseException]] = []
     found, _ = rulefork.run_forked(dataset, rules, lambda r, e: failed.append((r.code, e)))
     assert [(code, repr(e)) for code, e in failed] == [("LS401", "ValueError('boom')")]
     assert isinstance(failed[0][1], rulefork.ChildRuleError) and "raise ValueError" in failed[0][1].trace
-    assert found and {f.code for f in found} == {"LS402"}
+    assert found and {f.code for f in found} == {OURS}
 
 
 def test_a_child_that_dies_is_replaced_by_running_its_share_here(dataset) -> None:
@@ -58,10 +75,10 @@ def test_a_child_that_dies_is_replaced_by_running_its_share_here(dataset) -> Non
             os._exit(3)
         return [BY_CODE["LS401"].at("x.jsonl", Span(0, 0, 0, 1), "ran in the parent")]
 
-    rules = [dataclasses.replace(BY_CODE["LS401"], check=dies_in_child), BY_CODE["LS402"]]
+    rules = [dataclasses.replace(BY_CODE["LS401"], check=dies_in_child), BY_CODE[OURS]]
     found, _ = rulefork.run_forked(dataset, rules, lambda r, e: pytest.fail(repr(e)))
     assert [f.message for f in found if f.code == "LS401"] == ["ran in the parent"]
-    assert any(f.code == "LS402" for f in found)
+    assert any(f.code == OURS for f in found)
 
 
 def test_a_child_that_hangs_is_killed_and_its_share_run_here(dataset, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -73,7 +90,7 @@ def test_a_child_that_hangs_is_killed_and_its_share_run_here(dataset, monkeypatc
             time.sleep(120)  # a lock another thread held at the fork, say
         return [BY_CODE["LS401"].at("x.jsonl", Span(0, 0, 0, 1), "ran in the parent")]
 
-    rules = [dataclasses.replace(BY_CODE["LS401"], check=hangs_in_child), BY_CODE["LS402"]]
+    rules = [dataclasses.replace(BY_CODE["LS401"], check=hangs_in_child), BY_CODE[OURS]]
     started = time.monotonic()
     found, _ = rulefork.run_forked(dataset, rules, lambda r, e: pytest.fail(repr(e)))
     assert time.monotonic() - started < 30
@@ -85,7 +102,7 @@ def test_no_child_to_be_had_means_every_rule_runs_here(dataset, monkeypatch: pyt
         raise OSError(12, "Cannot allocate memory")
 
     monkeypatch.setattr(os, "fork", no_fork)
-    rules = [BY_CODE["LS401"], BY_CODE["LS402"]]
+    rules = [BY_CODE["LS401"], BY_CODE[OURS]]
     before = len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else None
     found, _ = rulefork.run_forked(dataset, rules, lambda r, e: pytest.fail(repr(e)))
     assert {f.code for f in found} == {f.code for f in rulefork.run_each(dataset, rules, lambda r, e: None)}

@@ -75,7 +75,8 @@ def main(argv: Sequence[str] | None = None, exit_now: bool = False) -> int:
         for r in RULES:
             print(f"{r.code}  {r.name:<30} {r.severity.label:<8} {r.summary}")
         return 0
-    code = _check(args)
+    held: list = []  # what the check built, freed with the process when it exits now
+    code = _check(args, held if exit_now else None)
     if exit_now:
         for stream in (sys.stdout, sys.stderr):
             try:
@@ -96,7 +97,8 @@ def _rule(word: str) -> int:
     return 0
 
 
-def _check(args: argparse.Namespace) -> int:
+def _check(args: argparse.Namespace, held: list | None = None) -> int:
+    """Run `check`; with `held`, what it built (datasets, findings) is put there, not freed."""
     gc.disable()  # a short-lived process holding millions of row values: collections only rescan them
     select, ignore = _selectors(args.select), _selectors(args.ignore)
     for s in (*select, *ignore):
@@ -106,7 +108,7 @@ def _check(args: argparse.Namespace) -> int:
     show_progress = not args.no_progress and args.format in ("text", "github") and sys.stderr.isatty()
     render = formats.json_fragments if args.format == "json" and not args.fix else None  # rendered on both cores
     with progress_bar(show_progress) as progress:
-        report = engine.check(args.paths, select or None, ignore, progress, render)
+        report = engine.check(args.paths, select or None, ignore, progress, render, keep=held)
     findings = report.findings
     if args.fix:
         fixed = apply_edits(e for f in findings if (fix := f.safe_fix) for e in fix.edits)
@@ -114,16 +116,18 @@ def _check(args: argparse.Namespace) -> int:
             print(f"Fixed {sum(fixed.values())} finding(s) in {len(fixed)} file(s).", file=sys.stderr)
             report = engine.check(args.paths, select or None, ignore)
             findings = report.findings
-    output = {"text": lambda: formats.as_text(findings, len(report.files), args.statistics, bool(report.errors)), "json": lambda: formats.json_join(report.rendered) if report.rendered is not None else formats.json_bytes(findings),
+    output = {"text": lambda: formats.as_text(findings, len(report.files), args.statistics, bool(report.errors)), "json": lambda: formats.json_parts(report.rendered if report.rendered is not None else formats.json_fragments(findings)),
               "sarif": lambda: formats.as_sarif(findings), "github": lambda: formats.as_github(findings)}[args.format]
-    text = output()
+    text = output()  # a str, or (JSON) pieces of bytes
+    if held is not None:
+        held.append(report)
     if text:
         try:
-            if isinstance(text, bytes) and hasattr(sys.stdout, "buffer"):
+            if isinstance(text, list) and hasattr(sys.stdout, "buffer"):
                 sys.stdout.flush()
-                sys.stdout.buffer.write(text + b"\n")
+                sys.stdout.buffer.writelines([*text, b"\n"])
             else:
-                print(text.decode() if isinstance(text, bytes) else text)
+                print(b"".join(text).decode() if isinstance(text, list) else text)
             sys.stdout.flush()
         except BrokenPipeError:  # `labelsense check | head`: the reader left; not an error
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
+import numpy as np
+
 from . import paths
 from .config import Config, DatasetConfig, default_config, find_config, load_config
 from .dataset import Dataset
@@ -29,7 +31,7 @@ Progress = Callable[[int, int, str], None]  # (bytes done, bytes total, current 
 @dataclass
 class Report:
     findings: list[Finding] = field(default_factory=list)
-    rendered: list[bytes] | None = None  # with `check(render=...)`: each finding rendered, in the same order
+    rendered: list[bytes] | None = None  # with `check(render=...)`: each finding rendered, in the same order (the output)
     files: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # config and internal errors: exit 2
 
@@ -160,18 +162,19 @@ def discover(targets: list[Path]) -> tuple[list[Config], dict[Path, str]]:
 
 
 def check(targets: list[Path], select: tuple[str, ...] | None = None, ignore: tuple[str, ...] = (), progress: Progress | None = None,
-          render: Callable[[list[Finding]], list[bytes]] | None = None) -> Report:
+          render: Callable[[list[Finding]], list[bytes]] | None = None, keep: list[Dataset] | None = None) -> Report:
     """Check the manifests under `targets`; findings only for files under a target. The rules
     of a large dataset share two processes (rulefork.py), and so does `render`, which turns
-    findings into output fragments (`Report.rendered`)."""
+    findings into output fragments (`Report.rendered`; findings are then for ordering and
+    counting, and may lack related locations and fixes). Loaded datasets are added to `keep`
+    instead of being freed (a process about to exit need not free a million rows one by one)."""
     with paused_gc():  # millions of long-lived row values: collection passes would only rescan them
-        return _check(targets, select, ignore, progress, render)
+        return _check(targets, select, ignore, progress, render, keep)
 
 
 def _check(targets: list[Path], select: tuple[str, ...] | None, ignore: tuple[str, ...], progress: Progress | None,
-           render: Callable[[list[Finding]], list[bytes]] | None) -> Report:
+           render: Callable[[list[Finding]], list[bytes]] | None, keep: list[Dataset] | None) -> Report:
     report = Report()
-    rendered: list[bytes] | None = [] if render else None
     targets = [t.resolve() for t in targets]
     for t in targets:
         if not t.exists():
@@ -181,7 +184,8 @@ def _check(targets: list[Path], select: tuple[str, ...] | None, ignore: tuple[st
     report.errors.extend(config_errors.values())
     # files under a broken config are not checked with defaults: its error is the finding
     config_roots = [c.root for c in configs if c.path is not None] + [p.parent for p in config_errors]
-    seen: set[tuple] = set()
+    found_all: list[Finding] = []
+    rendered_all: list[bytes] = []
     for config in configs:
         rules = selected(select if select is not None else config.rules.select, tuple(config.rules.ignore) + tuple(ignore))
         for spec in config.datasets:
@@ -193,30 +197,61 @@ def _check(targets: list[Path], select: tuple[str, ...] | None, ignore: tuple[st
             except ConfigError as exc:
                 report.errors.append(str(exc))
                 continue
+            if keep is not None:
+                keep.append(ds)
 
             def failed(rule: Rule, exc: BaseException) -> None:
                 report.errors.append(f"internal error: rule {rule.code} failed on dataset '{spec.name}': {exc!r}\n{trace_of(exc)}")
 
             report.files.extend(str(f) for f in files if any(paths.is_under(f, t) for t in targets))
-            wanted: dict[str, bool] = {}
             found, fragments = run_forked(ds, rules, failed, lambda out: apply_config(config, out), render)
-            if fragments is None and rendered is not None:
+            if render is not None and fragments is None:
                 fragments = render(found)
-            for i, f in enumerate(found):
-                ident = (f.path, f.span, f.code, f.message)
-                if (ok := wanted.get(f.path)) is None:
-                    ok = wanted[f.path] = any(paths.is_under(Path(f.path), t) for t in targets)
-                if ok and ident not in seen:
-                    seen.add(ident)
-                    report.findings.append(f)
-                    if rendered is not None and fragments is not None:
-                        rendered.append(fragments[i])
-    keys = [(f.path, f.span.line, f.span.col, f.code) for f in report.findings]
-    order = sorted(range(len(keys)), key=keys.__getitem__)
-    report.findings = [report.findings[i] for i in order]
-    if rendered is not None:
-        report.rendered = [rendered[i] for i in order]
+            wanted = {p: any(paths.is_under(Path(p), t) for t in targets) for p in {f.path for f in found}}
+            if not all(wanted.values()):  # findings only for files under a target
+                keep = [i for i, f in enumerate(found) if wanted[f.path]]
+                found = [found[i] for i in keep]
+                fragments = None if fragments is None else [fragments[i] for i in keep]
+            found_all.extend(found)
+            rendered_all.extend(fragments or ())
+    order = _output_order(found_all)
+    report.findings = [found_all[i] for i in order]
+    if render is not None:
+        report.rendered = [rendered_all[i] for i in order]
     return report
+
+
+def _output_order(findings: list[Finding]) -> list[int]:
+    """Indices of `findings` sorted by file, line, column and code (ties as found), leaving
+    out repeats of an earlier finding (a file in two datasets is checked twice). Sorted
+    with numpy on integer ranks: 100k findings sort in milliseconds, not tenths of a second."""
+    n = len(findings)
+    if not n:
+        return []
+    path_rank = {p: i for i, p in enumerate(sorted({f.path for f in findings}))}
+    code_rank = {c: i for i, c in enumerate(sorted({f.code for f in findings}))}
+    columns = [np.fromiter((path_rank[f.path] for f in findings), np.int64, n),
+               np.fromiter((f.span.line for f in findings), np.int64, n),
+               np.fromiter((f.span.col for f in findings), np.int64, n),
+               np.fromiter((code_rank[f.code] for f in findings), np.int64, n)]
+    order = np.lexsort(columns[::-1])  # stable; the last key given is the first compared
+    ranked = [c[order] for c in columns]
+    same = np.logical_and.reduce([c[1:] == c[:-1] for c in ranked])  # as the one before, to the code
+    if not same.any():
+        return order.tolist()
+    out: list[int] = []
+    first, seen = 0, None  # the first finding of the current key; (span, message) seen with it
+    for i, repeat in zip(order.tolist(), [False, *same.tolist()]):
+        if not repeat:
+            out.append(i)
+            first, seen = i, None
+            continue
+        if seen is None:
+            seen = {(findings[first].span, findings[first].message)}
+        if (ident := (findings[i].span, findings[i].message)) not in seen:
+            seen.add(ident)
+            out.append(i)
+    return out
 
 
 def worst(findings: Iterable[Finding]) -> Severity | None:
