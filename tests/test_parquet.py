@@ -71,6 +71,9 @@ def test_jsonl_and_parquet_copies_give_the_same_findings(tree) -> None:
 SHAPES = [  # (property schema, Arrow column): the columnar check must agree with a row-by-row one
     ({"type": "string", "minLength": 2, "maxLength": 3}, pa.array(["a", "ab", None, "abcd", "é€x", "é€xy"])),
     ({"type": "string", "enum": ["train", "val"]}, pa.array(["train", "dev", None, "val", "Train", "x"])),
+    ({"enum": ["train", "val", 3, None]}, pa.array(["train", "dev", None, "val", "3", "x"])),  # no type: string keywords still apply
+    ({"minLength": 2, "pattern": "^[a-z]+$"}, pa.array(["a", "ab", None, "aB", "abc", "é"])),
+    ({"enum": ["a", 1]}, pa.array([1, 2, None, 1, 3, 1])),  # no type, not strings: every value checked
     ({"type": "string", "pattern": "^[0-9a-f]{4}$"}, pa.array(["00ff", "00FF", None, "0ff", "abcd", "zzzz"])),
     ({"type": "string", "pattern": "^img_\\d+\\.jpg$", "minLength": 9}, pa.array(["img_1.jpg", "img_x.jpg", None, "img_12.jpg\n", "IMG_1.jpg", "img_1.jpgx"])),
     ({"type": "string", "pattern": "a.c", "maxLength": 5}, pa.array(["abc", "a\rc", None, "a\nc", "abcdef", "a\u2028c"])),
@@ -90,9 +93,13 @@ SHAPES = [  # (property schema, Arrow column): the columnar check must agree wit
 ]
 
 
+@pytest.mark.parametrize("chunk", [None, 2], ids=["one chunk", "chunks of 2"])
 @pytest.mark.parametrize("sub, column", SHAPES, ids=[json.dumps(s) for s, _ in SHAPES])
-def test_columnar_schema_check_agrees_with_rows(tmp_path, sub, column) -> None:
+def test_columnar_schema_check_agrees_with_rows(tmp_path, sub, column, chunk) -> None:
     table = pa.table({"id": ["a", "b", "c", "d", "e", "f"], "v": column})
+    if chunk:  # as Parquet row groups and Arrow's JSON blocks come
+        table = pa.Table.from_batches(table.to_batches(max_chunksize=chunk))
+        assert table.column("v").num_chunks == 3
     path = tmp_path / "row.schema.json"
     path.write_text(json.dumps({"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}, "v": sub}}))
     schema = RowSchema.load(path)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import jsonschema_rs
+import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -178,7 +179,7 @@ def _column_errors(name: str, col: pa.ChunkedArray, sub: Any, defs: dict[str, An
     suspects = _suspects(col, sub)
     if suspects is not None:
         single = jsonschema_rs.validator_for({**defs, **sub}, retriever=_refuse_remote)
-        values = col.take(pa.array(suspects, type=pa.int64())).to_pylist()
+        values = _values_at(col, suspects)
         found = [(i, list(e.instance_path), e.message) for i, v in zip(suspects, values) for e in single.iter_errors(v)]
     else:
         values = col.to_pylist()
@@ -194,17 +195,32 @@ def _column_errors(name: str, col: pa.ChunkedArray, sub: Any, defs: dict[str, An
         yield (rows[i] if rows is not None else i), [name, *path], message
 
 
+def _values_at(col: pa.ChunkedArray, rows: list[int]) -> list[Any]:
+    """The values at `rows` (ascending) as Python values, taken chunk by chunk: a chunked
+    array's own `take` first joins its chunks (0.18 s for 667 rows of a 1M-row column)."""
+    if not rows:
+        return []
+    starts = np.cumsum([0] + [len(c) for c in col.chunks])
+    at = np.asarray(rows, dtype=np.int64)
+    which = np.searchsorted(starts, at, side="right") - 1
+    out: list[Any] = []
+    for k in np.unique(which).tolist():
+        out += col.chunk(k).take(pa.array(at[which == k] - starts[k])).to_pylist()
+    return out
+
+
 def _suspects(col: pa.ChunkedArray, sub: Any) -> list[int] | None:
     """The only values of `col` (no nulls) that can break `sub`, found with Arrow compute,
-    for two common shapes: a string column under `type: string` with lengths, an enum or a
-    pattern (see `_screenable`),
+    for two common shapes: a string column under `type: string` (or no type) with lengths,
+    an enum or a pattern (see `_screenable`),
     and a list column whose Arrow item type proves `items: {type: T}`, under min/maxItems.
     None for any other shape (then every value is checked)."""
     if not isinstance(sub, dict) or any(k not in ANNOTATIONS | {"type", "enum", "minLength", "maxLength", "pattern", "items", "minItems", "maxItems"} for k in sub):
         return None
     kind = sub.get("type")
-    if kind == "string" and _arrow_is(col.type, "string") and not set(sub) & {"items", "minItems", "maxItems"}:
-        sizes, low, high = pc.utf8_length(col), sub.get("minLength"), sub.get("maxLength")
+    # a string column: `type: string`, or no type at all (string keywords apply to strings only)
+    if kind in ("string", None) and _arrow_is(col.type, "string") and not set(sub) & {"items", "minItems", "maxItems"}:
+        sizes, low, high = pc.utf8_length, sub.get("minLength"), sub.get("maxLength")
         masks = [pc.invert(pc.is_in(col, value_set=pa.array([v for v in sub["enum"] if isinstance(v, str)], type=col.type)))] if "enum" in sub else []
         if "pattern" in sub:
             if not _screenable(sub["pattern"]):
@@ -223,13 +239,15 @@ def _suspects(col: pa.ChunkedArray, sub: Any) -> list[int] | None:
                 return None
             if pa.types.is_floating(flat.type) and len(flat) and not pc.all(pc.is_finite(flat)).as_py():
                 return None  # NaN and infinities have no JSON form: the validator decides
-        sizes, low, high, masks = pc.list_value_length(col), sub.get("minItems"), sub.get("maxItems"), []
+        sizes, low, high, masks = pc.list_value_length, sub.get("minItems"), sub.get("maxItems"), []
     else:
         return None
     if not all(v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in (low, high)):
         return None
-    masks += [pc.less(sizes, low)] if low is not None else []
-    masks += [pc.greater(sizes, high)] if high is not None else []
+    if low is not None or high is not None:  # sizes measured only when bounded (a 1M-row column: 0.04 s)
+        lengths = sizes(col)
+        masks += [pc.less(lengths, low)] if low is not None else []
+        masks += [pc.greater(lengths, high)] if high is not None else []
     if not masks:
         return []
     mask = masks[0]
