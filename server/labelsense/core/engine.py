@@ -49,8 +49,9 @@ def dataset_files(config: Config, spec: DatasetConfig, owned_elsewhere: Iterable
 
 
 def load_dataset(config: Config, spec: DatasetConfig, files: list[Path], progress: Progress | None = None,
-                 buffers: dict[Path, bytes] | None = None, with_boxes: bool = True) -> Dataset:
-    """Read a dataset's taxonomy, row schema and manifests (`buffers` override file contents)."""
+                 buffers: dict[Path, bytes] | None = None, with_boxes: bool = True, with_media: bool = True) -> Dataset:
+    """Read a dataset's taxonomy, row schema and manifests (`buffers` override file contents;
+    `with_boxes` / `with_media` False: see `jsonl.RowReader.of`)."""
     ds = Dataset(config=config, spec=spec)
     tax_path = config.root / spec.taxonomy if spec.taxonomy else find_taxonomy(config.root)
     if spec.taxonomy and tax_path is not None and not tax_path.is_file():
@@ -67,7 +68,7 @@ def load_dataset(config: Config, spec: DatasetConfig, files: list[Path], progres
     for f in files:
         if progress:
             progress(done, total, str(f))
-        ds.manifests.append(read_manifest(f, spec, ds.schema, (buffers or {}).get(f), with_boxes))
+        ds.manifests.append(read_manifest(f, spec, ds.schema, (buffers or {}).get(f), with_boxes, with_media=with_media))
         done += _size(f)
     if progress:
         progress(total, total, "")
@@ -75,12 +76,13 @@ def load_dataset(config: Config, spec: DatasetConfig, files: list[Path], progres
 
 
 def read_manifest(path: Path, spec: DatasetConfig, schema: RowSchema | None, data: bytes | None = None, with_boxes: bool = True,
-                  text_of: Callable[[int], str] | None = None) -> Manifest:
-    """Read one manifest; `with_boxes=False` skips the bbox column when no rule needs it;
-    `text_of` gives the text of `data`'s lines (an editor buffer) so they need not be kept."""
+                  text_of: Callable[[int], str] | None = None, with_media: bool = True) -> Manifest:
+    """Read one manifest; `with_boxes` / `with_media` False skip columns no rule needs (see
+    `jsonl.RowReader.of`); `text_of` gives the text of `data`'s lines (an editor buffer) so
+    they need not be kept."""
     if paths.manifest_kind(path) == "parquet":
-        return read_parquet(path, spec, schema, with_boxes)
-    return read_jsonl(path, spec, schema, data, with_boxes, text_of)
+        return read_parquet(path, spec, schema, with_boxes, with_media)
+    return read_jsonl(path, spec, schema, data, with_boxes, text_of, with_media)
 
 
 def _size(path: Path) -> int:
@@ -193,7 +195,8 @@ def _check(targets: list[Path], select: tuple[str, ...] | None, ignore: tuple[st
                 files = dataset_files(config, spec, config_roots)
                 if not files and config.path is None:
                     continue
-                ds = load_dataset(config, spec, files, progress, with_boxes=any(r.code == "LS503" for r in rules))
+                ds = load_dataset(config, spec, files, progress, with_boxes=any(r.code == "LS503" for r in rules),
+                                  with_media=any(r.code.startswith("LS5") for r in rules))
             except ConfigError as exc:
                 report.errors.append(str(exc))
                 continue

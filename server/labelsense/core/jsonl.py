@@ -46,9 +46,10 @@ def detect_fields(rows: list[dict[str, Any]], dataset: DatasetConfig) -> dict[st
 
 
 def read_jsonl(path: Path, dataset: DatasetConfig, schema: RowSchema | None = None, data: bytes | None = None,
-               with_boxes: bool = True, text_of: Callable[[int], str] | None = None) -> Manifest:
+               with_boxes: bool = True, text_of: Callable[[int], str] | None = None, with_media: bool = True) -> Manifest:
     """Read a JSONL manifest from disk (or from `data`, e.g. an editor buffer, whose lines
-    `text_of` gives: then the manifest keeps no copy of them)."""
+    `text_of` gives: then the manifest keeps no copy of them). `with_boxes` / `with_media`
+    False: see `RowReader.of`."""
     manifest = Manifest(path=str(path), kind="jsonl", file_split=split_from_name(path.name))
     if data is None:
         try:
@@ -68,7 +69,7 @@ def read_jsonl(path: Path, dataset: DatasetConfig, schema: RowSchema | None = No
         return manifest
     store = FileLines(data, base)
     valid_utf8 = _valid_utf8(data)
-    if len(data) >= ARROW_MIN and valid_utf8 and _read_whole(manifest, data, store, dataset, schema, with_boxes):
+    if len(data) >= ARROW_MIN and valid_utf8 and _read_whole(manifest, data, store, dataset, schema, with_boxes, with_media):
         _keep_text(manifest, store, text_of)
         return manifest
     pieces = store.pieces()
@@ -81,7 +82,7 @@ def read_jsonl(path: Path, dataset: DatasetConfig, schema: RowSchema | None = No
             break
     fields = detect_fields(_sample(head), dataset)
     manifest.fields = fields
-    reader = RowReader.of(dataset, fields, schema, with_boxes, exact=not valid_utf8)
+    reader = RowReader.of(dataset, fields, schema, with_boxes, exact=not valid_utf8, with_media=with_media)
     manifest.reader = reader
     columns: dict[str, Any] = {attr: BoxColumn() if attr == "bboxes" else [] for attr in reader.roles}
     lines: list[int] = []
@@ -117,12 +118,12 @@ def _keep_text(manifest: Manifest, store: FileLines, text_of: Callable[[int], st
 
 
 def _read_whole(manifest: Manifest, data: bytes, store: FileLines, dataset: DatasetConfig, schema: RowSchema | None,
-                with_boxes: bool) -> bool:
+                with_boxes: bool, with_media: bool) -> bool:
     """Read the rows with Arrow's JSON reader (arrowjson.py) when it can stand in for the line
     reader; False, with `manifest` untouched, when it cannot."""
     store.index()
     fields = detect_fields(_sample([store[i] for i in range(min(DETECT_ROWS, len(store)))]), dataset)
-    reader = RowReader.of(dataset, fields, schema, with_boxes, exact=False)
+    reader = RowReader.of(dataset, fields, schema, with_boxes, exact=False, with_media=with_media)
     with paused_gc():
         table = arrowjson.read_table(data, store, set(reader.roles.values()))
         if table is None:
@@ -248,10 +249,15 @@ class RowReader:
     pools: dict[str, dict[str, str]] = field(default_factory=dict, compare=False)  # see manifest.shared
 
     @classmethod
-    def of(cls, dataset: DatasetConfig, fields: dict[str, str | None], schema: RowSchema | None, with_boxes: bool, exact: bool) -> "RowReader":
+    def of(cls, dataset: DatasetConfig, fields: dict[str, str | None], schema: RowSchema | None, with_boxes: bool, exact: bool,
+           with_media: bool = True) -> "RowReader":
+        """`with_boxes` False: no bbox values are read (all None; only LS503 reads them);
+        `with_media` False: nor media paths when a content field is the row's content (only
+        the LS5 rules read them then)."""
         tf = fields["text"] if not (fields["content"] or fields["media"]) else None  # inline text: the content of last resort
+        media = fields["media"] if with_media or not fields["content"] else None
         wanted = {"keys": fields["key"], "labels": fields["label"], "splits": fields["split"], "annotators": fields["annotator"],
-                  "contents": fields["content"], "media": fields["media"], "votes": fields["votes"], "texts": tf,
+                  "contents": fields["content"], "media": media, "votes": fields["votes"], "texts": tf,
                   "bboxes": fields["bbox"] if with_boxes else None}
         roles = {attr: name for attr, name in wanted.items() if name}
         usable = schema if schema is not None and schema.usable else None

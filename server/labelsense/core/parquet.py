@@ -47,7 +47,9 @@ def read_table(path: Path) -> tuple[pa.Table | None, str | None]:
         return None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
-def read_parquet(path: Path, dataset: DatasetConfig, schema: RowSchema | None = None, with_boxes: bool = True) -> Manifest:
+def read_parquet(path: Path, dataset: DatasetConfig, schema: RowSchema | None = None, with_boxes: bool = True,
+                 with_media: bool = True) -> Manifest:
+    """Read a Parquet manifest; `with_boxes` / `with_media` False: see `jsonl.RowReader.of`."""
     manifest = Manifest(path=str(path), kind="parquet", file_split=split_from_name(path.name))
     table, error = read_table(path)
     if table is None:
@@ -69,7 +71,7 @@ def read_parquet(path: Path, dataset: DatasetConfig, schema: RowSchema | None = 
     columns = {"key": "keys", "label": "labels", "split": "splits", "annotator": "annotators", "content": "contents", "media": "media",
                "votes": "votes", "text": "texts", "bbox": "bboxes"}
     for role, attr in columns.items():
-        name = fields[role] if role != "bbox" or with_boxes else None
+        name = None if (role == "bbox" and not with_boxes) or (role == "media" and not with_media and fields["content"]) else fields[role]
         setattr(manifest, attr, table_column(table, name, attr, {}))
     for code, role in (("LS202", "key"), ("LS203", "label")):
         if fields[role] not in names:
