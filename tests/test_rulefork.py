@@ -108,3 +108,16 @@ def test_no_child_to_be_had_means_every_rule_runs_here(dataset, monkeypatch: pyt
     assert {f.code for f in found} == {f.code for f in rulefork.run_each(dataset, rules, lambda r, e: None)}
     if before is not None:
         assert len(os.listdir("/proc/self/fd")) == before  # the pipe was closed
+
+
+@pytest.mark.parametrize("memfd", [True, False], ids=["in memory", "temporary file"])
+def test_the_payload_comes_back_in_memory_or_through_a_file(dataset, monkeypatch: pytest.MonkeyPatch, memfd: bool) -> None:
+    if not memfd:
+        def no_memfd(*args):  # noqa: ANN002, ANN202 - a kernel or platform without it
+            raise OSError(38, "Function not implemented")
+
+        monkeypatch.setattr(os, "memfd_create", no_memfd, raising=False)
+    rules = [BY_CODE["LS401"], BY_CODE[OURS]]
+    found, _ = rulefork.run_forked(dataset, rules, lambda r, e: pytest.fail(repr(e)))
+    assert sorted(map(_key, found)) == sorted(map(_key, rulefork.run_each(dataset, rules, lambda r, e: None)))
+    assert {f.code for f in found} == {"LS401", OURS}
