@@ -27,8 +27,8 @@ from .types import Finding
 MIN_ROWS = 200_000  # below this a fork costs more than it saves
 MIN_WAIT = 10.0  # seconds the child may take beyond this side's share (at least 4x that share's time)
 # The child's share: the rules that need only the rows grouped by key (built before the fork),
-# about half of the rule time on the benchmark's 1M rows; this side builds the other groupings
-# its rules need meanwhile (see benchmarks/README.md).
+# about half of the rule and rendering time on the benchmark's 1M rows (measured: 0.76 + 0.15 s
+# there, 0.89 + 0.06 s here, JSONL); this side builds the other groupings its rules need meanwhile.
 CHILD_CODES = frozenset({"LS401", "LS402", "LS405"})
 
 OnError = Callable[[Rule, BaseException], None]
