@@ -12,15 +12,14 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Iterator, NamedTuple
+from typing import Any, Callable, Iterator, NamedTuple
 
 import numpy as np
 
 from . import media
 from .config import Config, DatasetConfig
-from .gcpause import paused_gc
 from .manifest import Manifest, label_tuple
-from .rowindex import RowIndex
+from .rowindex import RowIndex, unpack
 from .rowschema import RowSchema
 from .taxonomy import Taxonomy
 from .types import Related, Span
@@ -148,9 +147,16 @@ class Dataset:
     @cached_property
     def row_index(self) -> RowIndex:
         """Key and content value → rows, for re-checking only the rows an edit concerns."""
-        with paused_gc():
-            return RowIndex([(m.keys, m.lines) for m in self.manifests], self.key_groups,
-                            [(self.content_column(m), m.lines) for m in self.manifests], self.content_groups)
+        def value(column_of: Callable[[Manifest], list[Any]]) -> Callable[[int], Any]:
+            def at(packed: int) -> Any:
+                i, line = unpack(packed)
+                m = self.manifests[i]
+                row = m.row_at(line)
+                return None if row is None else column_of(m)[row]
+            return at
+
+        return RowIndex([(m.keys, m.lines) for m in self.manifests], [(self.content_column(m), m.lines) for m in self.manifests],
+                        value(lambda m: m.keys), value(self.content_column))
 
     def content_column(self, m: Manifest) -> list[Any]:
         if m.fields.get("content"):
