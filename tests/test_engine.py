@@ -66,3 +66,32 @@ def test_media_paths_are_skipped_only_when_no_rule_reads_them(tmp_path: Path, fm
     assert any(v is not None for m in kept[0].manifests for v in m.media)
     assert any(f.code.startswith("LS5") for f in everything)
     assert skipped == [f for f in everything if not f.code.startswith("LS5")]
+
+
+@pytest.mark.parametrize("field", ["image", "bbox"])
+def test_a_value_json_cannot_hold_is_invalid_whichever_rules_run(tmp_path: Path, field: str) -> None:
+    """Fields read only for the media rules are still decoded when those rules do not run:
+    `1e999` there is an invalid row (LS101) either way, and the other findings stay the same."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "labelsense.toml").write_text('[[dataset]]\nname = "d"\nmanifests = ["data/*.jsonl"]\ncontent = "sha256"\n')
+    rows = ['{"id": "a", "label": "cat", "sha256": "x1", "image": "a.jpg", "bbox": [0, 0, 1, 1]}',
+            '{"id": "b", "label": "dog", "sha256": "x2", "image": ' + ('1e999' if field == "image" else '"b.jpg"')
+            + ', "bbox": ' + ('[1e999, 0, 1, 1]' if field == "bbox" else '[0, 0, 1, 1]') + '}',
+            '{"id": "a", "label": "dog", "sha256": "x3", "image": "c.jpg", "bbox": [0, 0, 1, 1]}']
+    (tmp_path / "data" / "train.jsonl").write_text("\n".join(rows) + "\n")
+    everything = [f for f in engine.check([tmp_path]).findings if not f.code.startswith("LS5")]
+    without_media_rules = engine.check([tmp_path], ignore=("LS5",)).findings
+    assert [(f.code, f.span.line) for f in without_media_rules if f.code == "LS101"] == [("LS101", 1)]
+    assert without_media_rules == everything
+
+
+def test_every_dataset_checked_is_kept_when_asked(tmp_path: Path) -> None:
+    root = tmp_path / "pets"
+    shutil.copytree(SAMPLES / "pets", root)
+    config = (root / "labelsense.toml").read_text()
+    block = config[config.index("[[dataset]]"):config.index("[rules]")]
+    copies = "".join(block.replace('name = "pets"', f'name = "pets-{i}"') for i in range(2))
+    (root / "labelsense.toml").write_text(config.replace(block, block + copies))
+    held: list = []
+    engine.check([root / "data" / "train.jsonl"], keep=held)  # a target that leaves findings of other files out
+    assert len(held) == 3

@@ -40,3 +40,16 @@ def test_small_steps_do_not_wait_and_a_wait_can_time_out() -> None:
     turns.give_back()
     assert turns.take(LARGE, timeout=1)  # free again, also after a waiter gave up
     turns.give_back()
+
+
+def test_a_step_runs_anyway_after_waiting_its_timeout() -> None:
+    turns = Turns()
+    assert turns.take(LARGE)  # a step stuck elsewhere holds the turn
+    started = time.monotonic()
+    with turns.turn(LARGE, timeout=0.1):
+        ran = time.monotonic() - started
+    assert 0.1 <= ran < 5
+    turns.give_back()
+    with turns.turn(LARGE, timeout=1):  # and the turn still works for the others
+        pass
+    assert turns.take(LARGE, timeout=1)

@@ -105,8 +105,8 @@ def json_fragments(findings: list[Finding]) -> list[bytes]:
 
 
 def json_parts(fragments: list[bytes]) -> list[bytes]:
-    """The JSON output from `json_fragments` (of findings in output order), in a few pieces
-    to write one after the other (joining them would copy 60 MB at 100k findings)."""
+    """The JSON output from `json_fragments` (of findings in output order), in three pieces
+    to write one after the other (joining them too would copy the 60 MB of 100k findings again)."""
     return [b"[\n", b",\n".join(fragments), b"\n]"] if fragments else [b"[]"]
 
 

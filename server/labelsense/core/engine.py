@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
@@ -164,7 +164,7 @@ def discover(targets: list[Path]) -> tuple[list[Config], dict[Path, str]]:
 
 
 def check(targets: list[Path], select: tuple[str, ...] | None = None, ignore: tuple[str, ...] = (), progress: Progress | None = None,
-          render: Callable[[list[Finding]], list[bytes]] | None = None, keep: list[Dataset] | None = None) -> Report:
+          render: Callable[[list[Finding]], list[bytes]] | None = None, keep: list[Any] | None = None) -> Report:
     """Check the manifests under `targets`; findings only for files under a target. The rules
     of a large dataset share two processes (rulefork.py), and so does `render`, which turns
     findings into output fragments (`Report.rendered`; findings are then for ordering and
@@ -175,7 +175,7 @@ def check(targets: list[Path], select: tuple[str, ...] | None = None, ignore: tu
 
 
 def _check(targets: list[Path], select: tuple[str, ...] | None, ignore: tuple[str, ...], progress: Progress | None,
-           render: Callable[[list[Finding]], list[bytes]] | None, keep: list[Dataset] | None) -> Report:
+           render: Callable[[list[Finding]], list[bytes]] | None, keep: list[Any] | None) -> Report:
     report = Report()
     targets = [t.resolve() for t in targets]
     for t in targets:
@@ -212,9 +212,9 @@ def _check(targets: list[Path], select: tuple[str, ...] | None, ignore: tuple[st
                 fragments = render(found)
             wanted = {p: any(paths.is_under(Path(p), t) for t in targets) for p in {f.path for f in found}}
             if not all(wanted.values()):  # findings only for files under a target
-                keep = [i for i, f in enumerate(found) if wanted[f.path]]
-                found = [found[i] for i in keep]
-                fragments = None if fragments is None else [fragments[i] for i in keep]
+                inside = [i for i, f in enumerate(found) if wanted[f.path]]
+                found = [found[i] for i in inside]
+                fragments = None if fragments is None else [fragments[i] for i in inside]
             found_all.extend(found)
             rendered_all.extend(fragments or ())
     order = _output_order(found_all)

@@ -84,7 +84,7 @@ def read_jsonl(path: Path, dataset: DatasetConfig, schema: RowSchema | None = No
     manifest.fields = fields
     reader = RowReader.of(dataset, fields, schema, with_boxes, exact=not valid_utf8, with_media=with_media)
     manifest.reader = reader
-    columns: dict[str, Any] = {attr: BoxColumn() if attr == "bboxes" else [] for attr in reader.roles}
+    columns: dict[str, Any] = {attr: BoxColumn() if attr == "bboxes" else [] for attr in reader.kept}
     lines: list[int] = []
     schema_failures: list[tuple[int, Any]] = []
     first = 0
@@ -125,12 +125,12 @@ def _read_whole(manifest: Manifest, data: bytes, store: FileLines, dataset: Data
     fields = detect_fields(_sample([store[i] for i in range(min(DETECT_ROWS, len(store)))]), dataset)
     reader = RowReader.of(dataset, fields, schema, with_boxes, exact=False, with_media=with_media)
     with paused_gc():
-        table = arrowjson.read_table(data, store, set(reader.roles.values()))
+        table = arrowjson.read_table(data, store, set(reader.kept.values()))
         if table is None:
             return False
         screen = reader.schema.table_errors_later(table, columnar_only=True) if reader.schema is not None else None
         n = table.num_rows
-        columns = {attr: table_column(table, reader.roles.get(attr), attr, reader.pools.setdefault(attr, {})) for attr in ROLE_ATTRS}
+        columns = {attr: table_column(table, reader.kept.get(attr), attr, reader.pools.setdefault(attr, {})) for attr in ROLE_ATTRS}
         failures: list[tuple[int, ErrorList]] = []
         if screen is not None:
             screened = screen.result()  # a screen: a null there is an absent field
@@ -246,31 +246,39 @@ class RowReader:
     decoder: RowDecoder
     schema: RowSchema | None  # a usable row schema, else None
     exact: bool  # orjson + jsonschema-rs on whole rows instead of msgspec on role fields
+    skipped: frozenset[str] = frozenset()  # role columns decoded (so a value is checked alike) but not kept
     pools: dict[str, dict[str, str]] = field(default_factory=dict, compare=False)  # see manifest.shared
 
     @classmethod
     def of(cls, dataset: DatasetConfig, fields: dict[str, str | None], schema: RowSchema | None, with_boxes: bool, exact: bool,
            with_media: bool = True) -> "RowReader":
-        """`with_boxes` False: no bbox values are read (all None; only LS503 reads them);
+        """`with_boxes` False: bbox values are not kept (all None; only LS503 reads them);
         `with_media` False: nor media paths when a content field is the row's content (only
-        the LS5 rules read them then)."""
+        the LS5 rules read them then). Their fields are still decoded: a number JSON cannot
+        hold there is an invalid row (LS101) whichever rules run."""
         tf = fields["text"] if not (fields["content"] or fields["media"]) else None  # inline text: the content of last resort
-        media = fields["media"] if with_media or not fields["content"] else None
         wanted = {"keys": fields["key"], "labels": fields["label"], "splits": fields["split"], "annotators": fields["annotator"],
-                  "contents": fields["content"], "media": media, "votes": fields["votes"], "texts": tf,
-                  "bboxes": fields["bbox"] if with_boxes else None}
+                  "contents": fields["content"], "media": fields["media"], "votes": fields["votes"], "texts": tf,
+                  "bboxes": fields["bbox"]}
         roles = {attr: name for attr, name in wanted.items() if name}
+        skipped = frozenset(attr for attr in roles if (attr == "bboxes" and not with_boxes)
+                            or (attr == "media" and not with_media and fields["content"]))
         usable = schema if schema is not None and schema.usable else None
         decoder = row_decoder(roles, usable.schema if usable else None)
         # The exact path when the schema needs full rows, or when the file has invalid UTF-8:
         # msgspec does not check the bytes of the fields it skips.
-        return cls(dataset, roles, decoder, usable, exact or (usable is not None and not decoder.validates))
+        return cls(dataset, roles, decoder, usable, exact or (usable is not None and not decoder.validates), skipped)
+
+    @property
+    def kept(self) -> dict[str, str]:
+        """The role columns a manifest keeps: attribute -> JSON field name."""
+        return {attr: name for attr, name in self.roles.items() if attr not in self.skipped}
 
     def read(self, chunk: list[bytes], first: int, problems: list[Problem]) -> Block:
         """Rows of `chunk` (lines numbered from `first`); unreadable lines add to `problems`."""
         if self.exact:
             rows, numbers = _parse_dicts(chunk, first, problems)
-            columns = {attr: [r.get(name) for r in rows] for attr, name in self.roles.items()}
+            columns = {attr: [r.get(name) for r in rows] for attr, name in self.kept.items()}
             for attr in columns.keys() & set(SHARED_ATTRS):
                 columns[attr] = shared(columns[attr], self.pools.setdefault(attr, {}))
             failures = [(i, r) for i, r in enumerate(rows) if not self.schema.is_valid(r)] if self.schema else []
@@ -278,7 +286,7 @@ class RowReader:
         structs, numbers, failures = _decode_structs(chunk, first, self.decoder, self.schema, problems)
         unset = msgspec.UNSET
         columns = {}
-        for attr in self.roles:
+        for attr in self.kept:
             values = list(map(self.decoder.getters[attr], structs))
             if attr in self.decoder.optional:
                 values = [None if v is unset else v for v in values]

@@ -32,6 +32,7 @@ from .types import ConfigError, Finding
 log = logging.getLogger("labelsense")
 CONFIG_FILES = ("labelsense.toml", "pyproject.toml")
 LATE_KEPT = 16  # buffers opened during analyses, remembered for adopting when the analysis ends
+TURN_WAIT = 60.0  # seconds a large manifest read waits for its turn at most (see turns.py)
 
 
 class Buffer(Protocol):
@@ -122,8 +123,12 @@ class Session:
         """Whether `text`, a buffer's whole text as it opens, is the file's: then its disk stamp
         (for `set_overlay`), and the file's bytes that a manifest read from it holds are let go
         now (its lines are read from the file meanwhile), before the buffer makes a third copy."""
+        with self._lock:  # nothing read from the file, nor reading it: nothing to adopt, no need to compare
+            if path not in self._manifests and not self._running:
+                return None
         stamp = _disk_stamp(path)
-        if text.startswith("\ufeff") or not holds_text(path, text) or _disk_stamp(path) != stamp:  # a BOM is not a line's text
+        if (stamp[0] != "disk" or not path.is_file() or text.startswith("\ufeff")  # a BOM is not a line's text
+                or not holds_text(path, text) or _disk_stamp(path) != stamp):
             return None
         self.release_file_bytes(path)
         return stamp
@@ -425,8 +430,9 @@ class Session:
                 return cached[1]
             overlay = self._overlays.get(path)
         source = overlay[1] if overlay else None
-        data = _data(source) if source is not None else None
-        with TURNS.turn(len(data) if data is not None else _file_size(path)):
+        size = len(source) if isinstance(source, bytes) else _file_size(path) if source is None else sum(map(len, source.lines))
+        with TURNS.turn(size, TURN_WAIT):  # the buffer's bytes too are built in the turn
+            data = _data(source) if source is not None else None
             manifest = read_manifest(path, spec, schema, data, with_boxes, text_of=None if source is None or isinstance(source, bytes) else source.line)
         with self._lock:
             self._manifests[path] = (stamp, manifest)

@@ -29,11 +29,14 @@ class Turns:
         me = object()
         with self._cond:
             self._waiting.append(me)
-            ok = self._cond.wait_for(lambda: not self._busy and self._waiting[0] is me, timeout)
-            self._waiting.remove(me)
-            if ok:
-                self._busy = True
-            self._cond.notify_all()  # the next in line may be the one to go now
+            ok = False
+            try:
+                ok = self._cond.wait_for(lambda: not self._busy and self._waiting[0] is me, timeout)
+            finally:
+                self._waiting.remove(me)
+                if ok:
+                    self._busy = True
+                self._cond.notify_all()  # the next in line may be the one to go now
             return ok
 
     def give_back(self) -> None:
@@ -42,9 +45,10 @@ class Turns:
             self._cond.notify_all()
 
     @contextmanager
-    def turn(self, size: int) -> Iterator[None]:
-        """Run the block alone among large steps when `size` is large."""
-        taken = self.take(size)
+    def turn(self, size: int, timeout: float | None = None) -> Iterator[None]:
+        """Run the block alone among large steps when `size` is large (after `timeout`
+        seconds of waiting, run it anyway: a step stuck elsewhere must not stop this one)."""
+        taken = self.take(size, timeout)
         try:
             yield
         finally:

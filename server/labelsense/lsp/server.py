@@ -13,6 +13,7 @@ import inspect
 import logging
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, TypeVar
@@ -128,8 +129,11 @@ class LabelsenseServer(LanguageServer):
         """pygls' stdio server with our read loop (transport.py); pygls is pinned below 3."""
         self._stop_event = threading.Event()
         stdin = stdin or sys.stdin.buffer
-        widen_pipe(stdin.fileno())
-        reader = StdinAsyncReader(stdin, self.thread_pool)
+        widen_pipe(stdin)
+        # stdin is read on its own thread: the pool's threads may all be waiting for an
+        # analysis that waits for a large message's turn (core/turns.py)
+        reading = ThreadPoolExecutor(1, thread_name_prefix="labelsense-stdin")
+        reader = StdinAsyncReader(stdin, reading)
         self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
         try:
             asyncio.run(read_messages(self._stop_event, reader, self.protocol, self.report_server_error))
@@ -138,6 +142,7 @@ class LabelsenseServer(LanguageServer):
         except (KeyboardInterrupt, SystemExit):
             pass
         finally:
+            reading.shutdown(wait=False, cancel_futures=True)
             self.shutdown()
 
     # -- paths and text ----------------------------------------------------

@@ -14,14 +14,19 @@ message is received in its turn with large manifest reads (core/turns.py).
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import json
 import logging
 import os
 import re
 import stat
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
+
+try:
+    import fcntl
+except ImportError:  # not a POSIX system: pipes keep their size
+    fcntl = None  # type: ignore[assignment]
 
 import orjson
 from pygls.exceptions import JsonRpcException
@@ -32,18 +37,22 @@ from ..core import turns
 
 log = logging.getLogger("labelsense")
 TURN_WAIT = 30.0  # seconds a large message waits for a manifest read at most (one stuck on a pipe, say)
+_TURN_WAITER = ThreadPoolExecutor(1, thread_name_prefix="labelsense-turn")  # for a reader without its own thread
 CONTENT_LENGTH = re.compile(rb"^Content-Length: (\d+)\r\n$")
 
 
-def widen_pipe(fd: int) -> None:
-    """Make the pipe on `fd` as large as the system allows (Linux); anything else is left alone."""
+def widen_pipe(stream: Any) -> None:
+    """Make the pipe on `stream` as large as the system allows (Linux), never smaller;
+    anything else (a file, a socket, no descriptor) is left alone."""
     try:
-        if not stat.S_ISFIFO(os.fstat(fd).st_mode) or not hasattr(fcntl, "F_SETPIPE_SZ"):
+        fd = stream.fileno()
+        if fcntl is None or not hasattr(fcntl, "F_SETPIPE_SZ") or not stat.S_ISFIFO(os.fstat(fd).st_mode):
             return
         with open("/proc/sys/fs/pipe-max-size") as f:
             size = int(f.read())
-        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, size)
-    except (OSError, ValueError) as exc:  # an unprivileged limit, no /proc: the default size works
+        if fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ) < size:
+            fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, size)
+    except (OSError, ValueError) as exc:  # an unprivileged limit, no /proc, no descriptor: the default size works
         log.debug("stdin pipe not widened: %r", exc)
 
 
@@ -54,6 +63,17 @@ def parse(body: bytes, protocol: JsonRPCProtocol) -> Any:
     except orjson.JSONDecodeError:
         return json.loads(body, object_hook=protocol.structure_message)
     return protocol.structure_message(data) if isinstance(data, dict) else data
+
+
+async def _take_turn(reader: StdinAsyncReader, size: int) -> bool:
+    """Wait for a large step's turn on the reader's own thread (never on a pool an analysis
+    waiting for the same turn may fill); a turn taken after this read was cancelled is given back."""
+    pending = (reader.executor or _TURN_WAITER).submit(turns.TURNS.take, size, TURN_WAIT)
+    try:
+        return await asyncio.wrap_future(pending)
+    except asyncio.CancelledError:
+        pending.add_done_callback(lambda done: done.cancelled() or done.exception() is not None or not done.result() or turns.TURNS.give_back())
+        raise
 
 
 async def read_messages(stop: threading.Event, reader: StdinAsyncReader, protocol: JsonRPCProtocol,
@@ -68,7 +88,7 @@ async def read_messages(stop: threading.Event, reader: StdinAsyncReader, protoco
             length = int(match.group(1))
         if length and not header.strip():
             # a large message waits while a large manifest is read (turns.py), then is read, parsed and handled
-            taken = length >= turns.LARGE and await asyncio.get_running_loop().run_in_executor(None, turns.TURNS.take, length, TURN_WAIT)
+            taken = length >= turns.LARGE and await _take_turn(reader, length)
             try:
                 body = await reader.readexactly(length)
                 length = 0
