@@ -51,7 +51,7 @@ import orjson
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import generate  # noqa: E402
-from run import child_env, machine  # noqa: E402
+from run import child_env, fresh_memory, machine  # noqa: E402
 
 MiB = 1024 * 1024
 HARNESS_VERSION = 1  # bump when the workspace post-processing changes (part of the cache key)
@@ -875,12 +875,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data-dir", type=Path, default=HERE / ".data")
     a = ap.parse_args(argv)
     sizes = [10_000] if a.quick else [generate.parse_rows(s) for s in a.rows.split(",") if s.strip()]
+    fresh_before = fresh_memory()
     try:
         results = [asyncio.run(measure(rows, a)) for rows in sizes]
     finally:
         kill_leftovers()
     targets = judge(results)
     report = {"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "machine": machine(),
+              "fresh_memory_s_per_gib": {"before": fresh_before, "after": fresh_memory()},
               "command": "python -m labelsense serve (stdio)", "seed": a.seed, "edits": a.edits, "features": a.features,
               "hot_uses_requested": a.hot_uses, "runs": results, "targets": targets}
     a.out.parent.mkdir(parents=True, exist_ok=True)

@@ -187,6 +187,24 @@ def judge(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+FRESH_PROBE = "import time; t = time.perf_counter(); b = b\"\\x01\" * (1 << 30); print(time.perf_counter() - t)"
+
+
+def fresh_memory(times: int = 3) -> list[float | None]:
+    """Seconds to write 1 GiB of memory a fresh process gets from the system, `times` times.
+    On this VM it swings from 0.2 s to several seconds within minutes (the host backs the
+    guest's free memory again on first touch), and every run here starts on fresh memory:
+    read the timings beside it."""
+    out: list[float | None] = []
+    for _ in range(times):
+        probe = subprocess.run([sys.executable, "-c", FRESH_PROBE], capture_output=True, text=True, check=False, timeout=120)
+        try:
+            out.append(round(float(probe.stdout), 3))
+        except ValueError:
+            out.append(None)
+    return out
+
+
 def machine() -> dict[str, Any]:
     """Where the numbers were taken."""
     cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
@@ -231,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [generate.parse_rows(s) for s in a.rows.split(",") if s.strip()]
     results: list[dict[str, Any]] = []
     par: list[dict[str, Any]] = []
+    fresh_before = fresh_memory()
     for rows in sizes:
         dirs, gen_s = dataset_dirs(rows, a.seed, a.data_dir)
         if gen_s:
@@ -240,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         par.append(parity(*pair))
     targets = judge(results)
     report = {"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "machine": machine(),
+              "fresh_memory_s_per_gib": {"before": fresh_before, "after": fresh_memory()},
               "command": "python -m labelsense check DIR --format json --exit-zero", "repeat": a.repeat,
               "seed": a.seed, "runs": [{k: v for k, v in r.items() if k != "_keys"} for r in results],
               "parity": par, "targets": targets}
