@@ -9,7 +9,7 @@ surrogates) is parsed the standard way, so what is accepted does not change.
 A pipe on stdin is widened to the largest size the system allows: a big message
 then arrives in 1 MB reads instead of 64 kB ones, and each read waits for the
 interpreter lock once, which an analysis thread holds most of the time. A large
-message is received in its turn with large manifest reads (core/turns.py).
+message is parsed and handled in its turn with large manifest reads (core/turns.py).
 """
 from __future__ import annotations
 
@@ -87,20 +87,21 @@ async def read_messages(stop: threading.Event, reader: StdinAsyncReader, protoco
         if not length and (match := CONTENT_LENGTH.fullmatch(header)):
             length = int(match.group(1))
         if length and not header.strip():
-            # a large message waits while a large manifest is read (turns.py), then is read, parsed and handled
-            taken = length >= turns.LARGE and await _take_turn(reader, length)
+            body = await reader.readexactly(length)
+            length = 0
+            if not body:
+                break
+            # a large message is parsed and handled in its turn with large manifest reads (turns.py):
+            # its text and lines are the bulk of its memory; its body is read at once (waiting to read
+            # it would keep the client writing, on cores an analysis keeps busy)
+            taken = len(body) >= turns.LARGE and await _take_turn(reader, len(body))
             try:
-                body = await reader.readexactly(length)
-                length = 0
-                if not body:
-                    break
-                try:
-                    message = parse(body, protocol)
-                    del body
-                    protocol.handle_message(message)
-                except Exception as exc:  # noqa: BLE001 - as pygls: report it, keep reading
-                    log.exception("Unable to handle message")
-                    on_error(exc, JsonRpcException)
+                message = parse(body, protocol)
+                del body
+                protocol.handle_message(message)
+            except Exception as exc:  # noqa: BLE001 - as pygls: report it, keep reading
+                log.exception("Unable to handle message")
+                on_error(exc, JsonRpcException)
             finally:
                 if taken:
                     turns.TURNS.give_back()
