@@ -1,6 +1,6 @@
 """Steps that need much memory for a short while take turns: reading a large manifest
 (its bytes, Arrow's table and the Python columns at once) and, in the language server,
-receiving a large message (a didOpen of a 200 MB file: its body, its text, its lines).
+parsing and handling a large message (a didOpen of a 200 MB file: its text, its lines).
 At the same time their peaks would add up; one after the other, only the higher counts.
 Turns are first come, first served, so a message never waits behind a whole workspace."""
 from __future__ import annotations
