@@ -197,3 +197,26 @@ def test_closed_buffers_are_not_held(pets: Pets) -> None:
     del buffer
     gc.collect()
     assert gone() is None
+
+
+def test_a_buffers_bytes_are_built_in_the_turn_of_large_steps(pets: Pets, monkeypatch) -> None:
+    """Reading a large buffer makes its bytes and reads them in one turn (core/turns.py), so a
+    large message is not parsed meanwhile."""
+    from labelsense.core import turns
+
+    monkeypatch.setattr(turns, "LARGE", 1)  # every step is large here
+    fresh = turns.Turns()
+    monkeypatch.setattr(session_module, "TURNS", fresh)
+    root, path, lines = pets
+    seen: list[bool] = []
+
+    class Watched(Buffer):
+        def data(self) -> bytes:
+            seen.append(fresh._busy)
+            return super().data()
+
+    session = Session([root])
+    session.set_overlay(path, Watched([lines[0] + " ", *lines[1:]]))
+    session.analyze(*session.dataset_for(path))
+    assert seen == [True]
+    assert fresh.take(1, timeout=1)  # and given back

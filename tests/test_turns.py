@@ -53,3 +53,21 @@ def test_a_step_runs_anyway_after_waiting_its_timeout() -> None:
     with turns.turn(LARGE, timeout=1):  # and the turn still works for the others
         pass
     assert turns.take(LARGE, timeout=1)
+
+
+def test_a_waiter_that_fails_leaves_the_queue() -> None:
+    turns = Turns()
+    assert turns.take(LARGE)
+
+    def interrupted(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202 - as a KeyboardInterrupt in a wait would
+        raise RuntimeError("interrupted")
+
+    real = turns._cond.wait_for
+    turns._cond.wait_for = interrupted  # type: ignore[method-assign]
+    try:
+        turns.take(LARGE)
+    except RuntimeError:
+        pass
+    turns._cond.wait_for = real  # type: ignore[method-assign]
+    turns.give_back()
+    assert turns.take(LARGE, timeout=1)  # nobody stuck at the head of the queue

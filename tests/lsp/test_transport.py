@@ -122,3 +122,23 @@ def test_a_large_message_is_read_while_an_analysis_waits_for_its_turn(monkeypatc
     assert handled == ["$/big", "$/small"]
     assert analysed.wait(10)  # the turn was given back
     pool.shutdown()
+
+
+def test_a_turn_taken_after_its_read_was_cancelled_is_given_back(monkeypatch) -> None:
+    monkeypatch.setattr(turns, "TURNS", turns.Turns())
+    assert turns.TURNS.take(turns.LARGE)  # a manifest read holds the turn
+    reader = StdinAsyncReader(io.BytesIO(), ThreadPoolExecutor(1))
+
+    async def cancelled() -> None:
+        waiting = asyncio.ensure_future(transport._take_turn(reader, turns.LARGE))
+        await asyncio.sleep(0.1)
+        waiting.cancel()  # the server stops reading (shutdown) while this message waits
+        try:
+            await waiting
+        except asyncio.CancelledError:
+            pass
+
+    asyncio.run(cancelled())
+    turns.TURNS.give_back()  # the read ends: the waiting thread takes the turn, then must give it back
+    reader.executor.shutdown(wait=True)
+    assert turns.TURNS.take(turns.LARGE, timeout=1)
