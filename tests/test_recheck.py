@@ -220,3 +220,17 @@ def test_a_buffers_bytes_are_built_in_the_turn_of_large_steps(pets: Pets, monkey
     session.analyze(*session.dataset_for(path))
     assert seen == [True]
     assert fresh.take(1, timeout=1)  # and given back
+
+
+def test_an_opened_text_is_compared_with_its_file_only_when_it_could_be_adopted(pets: Pets, monkeypatch) -> None:
+    root, path, lines = pets
+    compared: list[Path] = []
+    real = session_module.holds_text
+    monkeypatch.setattr(session_module, "holds_text", lambda p, text, *a: compared.append(p) or real(p, text, *a))
+    text = "\n".join(lines) + "\n"
+    session = Session([root])
+    assert session.same_as_file(path, text) is None and compared == []  # nothing read from it yet: nothing to adopt
+    session.analyze(*session.dataset_for(path))
+    assert session.same_as_file(path, text) is not None and compared == [path]
+    assert session.same_as_file(path, text + " ") is None  # other text
+    assert session.same_as_file(path.parent, text) is None  # not a regular file
