@@ -118,7 +118,7 @@ def _fresh_facts(root: Path, path: Path, data: bytes) -> list[tuple]:
 
 def _opened(session: Session, path: Path, buffer: Buffer, with_text: bool) -> object | None:
     """What the server passes along when it compares a didOpen's text with the file whole."""
-    return session.same_as_file(path, buffer.data().decode()) if with_text else None
+    return session.verbatim_stamp(path, buffer.data().decode()) if with_text else None
 
 
 @pytest.mark.parametrize("with_text", [False, True], ids=["lines compared", "text compared"])
@@ -229,8 +229,8 @@ def test_an_opened_text_is_compared_with_its_file_only_when_it_could_be_adopted(
     monkeypatch.setattr(session_module, "holds_text", lambda p, text, *a: compared.append(p) or real(p, text, *a))
     text = "\n".join(lines) + "\n"
     session = Session([root])
-    assert session.same_as_file(path, text) is None and compared == []  # nothing read from it yet: nothing to adopt
+    assert session.verbatim_stamp(path, text) is None and compared == []  # nothing read from it yet: nothing to adopt
     session.analyze(*session.dataset_for(path))
-    assert session.same_as_file(path, text) is not None and compared == [path]
-    assert session.same_as_file(path, text + " ") is None  # other text
-    assert session.same_as_file(path.parent, text) is None  # not a regular file
+    assert session.verbatim_stamp(path, text) is not None and compared == [path]
+    assert session.verbatim_stamp(path, text + " ") is None  # other text
+    assert session.verbatim_stamp(path.parent, text) is None  # not a regular file

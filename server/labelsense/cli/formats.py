@@ -89,15 +89,6 @@ def finding_dicts(findings: Iterable[Finding]) -> Iterator[dict[str, Any]]:
 _LABEL = {s: s.label for s in Severity}
 
 
-def as_json(findings: list[Finding]) -> str:
-    return json_bytes(findings).decode()
-
-
-def json_bytes(findings: list[Finding]) -> bytes:
-    """The JSON output, UTF-8 encoded."""
-    return b"".join(json_parts(json_fragments(findings)))
-
-
 def json_fragments(findings: list[Finding]) -> list[bytes]:
     """Each finding as it stands in the JSON output's array (indented one level)."""
     dumps, indent = orjson.dumps, orjson.OPT_INDENT_2

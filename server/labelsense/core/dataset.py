@@ -12,7 +12,7 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Callable, Iterator, NamedTuple
+from typing import Any, Iterator, NamedTuple
 
 import numpy as np
 
@@ -61,7 +61,7 @@ class Dataset:
     _hashed: dict[int, list[Any]] = field(default_factory=dict, repr=False)
     _media_counts: dict[int, Counter[str]] = field(default_factory=dict, repr=False)  # per manifest, for per_object
     _label_codes: dict[int, tuple[np.ndarray, dict[str, int]] | None] = field(default_factory=dict, repr=False)  # see label_codes
-    _label_versions: dict[int, int] = field(default_factory=dict, repr=False)  # per manifest: edits so far
+    _edits: int = field(default=0, repr=False)  # rows replaced so far (see rows_replaced)
     edit_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)  # prepare_for_edits / recheck
 
     @property
@@ -147,16 +147,18 @@ class Dataset:
     @cached_property
     def row_index(self) -> RowIndex:
         """Key and content value → rows, for re-checking only the rows an edit concerns."""
-        def value(column_of: Callable[[Manifest], list[Any]]) -> Callable[[int], Any]:
-            def at(packed: int) -> Any:
-                i, line = unpack(packed)
-                m = self.manifests[i]
-                row = m.row_at(line)
-                return None if row is None else column_of(m)[row]
-            return at
-
         return RowIndex([(m.keys, m.lines) for m in self.manifests], [(self.content_column(m), m.lines) for m in self.manifests],
-                        value(lambda m: m.keys), value(self.content_column))
+                        lambda packed: self.row_values(packed)[0], lambda packed: self.row_values(packed)[1])
+
+    def row_values(self, packed: int) -> tuple[Any, Any]:
+        """The key and the content of the row on a packed (manifest, line) (rowindex.pack);
+        Nones when that line holds no row."""
+        i, line = unpack(packed)
+        m = self.manifests[i]
+        row = m.row_at(line)
+        if row is None:
+            return None, None
+        return m.keys[row], self.content_column(m)[row]
 
     def content_column(self, m: Manifest) -> list[Any]:
         if m.fields.get("content"):
@@ -289,7 +291,7 @@ class Dataset:
             media = Counter(v for _, v in old if isinstance(v, str)), Counter(v for _, v in new if isinstance(v, str))
             _apply(self._media_counts[manifest], *media)
         self._per_object.pop(manifest, None)
-        self._label_versions[manifest] = self._label_versions.get(manifest, 0) + 1
+        self._edits += 1
         self._label_codes.pop(manifest, None)
         for name in ("label_set_counts", "class_counts", "label_files", "key_groups", "content_groups", "_offsets"):
             self.__dict__.pop(name, None)
@@ -307,13 +309,13 @@ class Dataset:
         number, and the numbers of the labels (-1: none). None for other manifests."""
         if manifest in self._label_codes:
             return self._label_codes[manifest]
-        version = self._label_versions.get(manifest, 0)
+        edits = self._edits
         labels = self.manifests[manifest].labels
         found = None
         if set(map(type, labels)) <= {str, type(None)}:
             numbers = {v: i for i, v in enumerate(dict.fromkeys(labels)) if v is not None}
             found = np.fromiter(map(numbers.get, labels, itertools.repeat(-1)), dtype=np.int64, count=len(labels)), numbers
-        if self._label_versions.get(manifest, 0) == version:  # no edit meanwhile (one may run in another thread)
+        if self._edits == edits:  # no edit meanwhile (one may run in another thread)
             self._label_codes[manifest] = found
         return found
 

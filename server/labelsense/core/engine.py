@@ -20,7 +20,7 @@ from .manifest import Manifest
 from .parquet import read_parquet
 from .rowschema import RowSchema
 from .rulefork import run_each, run_forked, trace_of
-from .rules.base import Rule
+from .rules.base import Rule, reads
 from .rules.registry import matches, selected
 from .taxonomy import find_taxonomy, load_taxonomy
 from .types import ConfigError, Finding, Severity
@@ -63,13 +63,13 @@ def load_dataset(config: Config, spec: DatasetConfig, files: list[Path], progres
         if not schema_path.is_file():
             raise ConfigError(config.display_path, f"dataset '{spec.name}': row schema '{spec.schema}' not found")
         ds.schema = RowSchema.load(schema_path)
-    total = sum(_size(f) for f in files) or 1
+    total = sum(file_size(f) for f in files) or 1
     done = 0
     for f in files:
         if progress:
             progress(done, total, str(f))
         ds.manifests.append(read_manifest(f, spec, ds.schema, (buffers or {}).get(f), with_boxes, with_media=with_media))
-        done += _size(f)
+        done += file_size(f)
     if progress:
         progress(total, total, "")
     return ds
@@ -85,7 +85,8 @@ def read_manifest(path: Path, spec: DatasetConfig, schema: RowSchema | None, dat
     return read_jsonl(path, spec, schema, data, with_boxes, text_of, with_media)
 
 
-def _size(path: Path) -> int:
+def file_size(path: Path) -> int:
+    """The file's size in bytes; 0 when it cannot be read."""
     try:
         return path.stat().st_size
     except OSError:
@@ -195,8 +196,7 @@ def _check(targets: list[Path], select: tuple[str, ...] | None, ignore: tuple[st
                 files = dataset_files(config, spec, config_roots)
                 if not files and config.path is None:
                     continue
-                ds = load_dataset(config, spec, files, progress, with_boxes=any(r.code == "LS503" for r in rules),
-                                  with_media=any(r.code.startswith("LS5") for r in rules))
+                ds = load_dataset(config, spec, files, progress, with_boxes=reads(rules, "bboxes"), with_media=reads(rules, "media"))
             except ConfigError as exc:
                 report.errors.append(str(exc))
                 continue
@@ -208,8 +208,6 @@ def _check(targets: list[Path], select: tuple[str, ...] | None, ignore: tuple[st
 
             report.files.extend(str(f) for f in files if any(paths.is_under(f, t) for t in targets))
             found, fragments = run_forked(ds, rules, failed, lambda out: apply_config(config, out), render)
-            if render is not None and fragments is None:
-                fragments = render(found)
             wanted = {p: any(paths.is_under(Path(p), t) for t in targets) for p in {f.path for f in found}}
             if not all(wanted.values()):  # findings only for files under a target
                 inside = [i for i, f in enumerate(found) if wanted[f.path]]

@@ -66,6 +66,11 @@ def holds_text(path: Path, text: str, piece: int = PIECE) -> bool:
         return False
 
 
+def _after_newlines(piece: bytes | memoryview, at: int) -> np.ndarray:
+    """The offsets just past each newline of `piece`, which starts at offset `at`."""
+    return np.flatnonzero(np.frombuffer(piece, dtype=np.uint8) == 10) + (at + 1)
+
+
 class FileLines:
     """Line `i` of `data` (without its `\\n`), for lines split on `\\n` only; a final
     newline ends the last line rather than starting an empty one."""
@@ -119,20 +124,18 @@ class FileLines:
             end = size if cut < 0 else cut + 1
             piece = data[pos:end]
             lines = piece.split(b"\n")
-            after.append(np.flatnonzero(np.frombuffer(piece, dtype=np.uint8) == 10) + (pos + 1))
+            after.append(_after_newlines(piece, pos))
             if piece.endswith(b"\n"):
                 lines.pop()
             pos = end
             yield lines
         self._record(after)
 
-    def index(self) -> np.ndarray:
-        """Record where each line starts without splitting the lines out (a reader that
-        parses the bytes whole); returns the starts, then one past the last line's end + 1."""
+    def index(self) -> None:
+        """Record where each line starts (`starts`) without splitting the lines out, for a
+        reader that parses the bytes whole."""
         view = memoryview(self.data)
-        self._record([np.flatnonzero(np.frombuffer(view[at : at + PIECE], dtype=np.uint8) == 10) + (at + 1)
-                      for at in range(0, len(view), PIECE)])
-        return self._starts
+        self._record([_after_newlines(view[at : at + PIECE], at) for at in range(0, len(view), PIECE)])
 
     def _record(self, after: list[np.ndarray]) -> None:
         """Line starts from the offsets just past each newline: 0, those offsets (less the

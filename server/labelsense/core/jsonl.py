@@ -1,6 +1,8 @@
 """JSONL manifests: one JSON object per line, read tolerantly and fast.
 
-Each line is decoded by msgspec into only the role fields (validating the row
+A file of 1 MB or more is parsed whole by Arrow when that provably gives the same
+rows (arrowjson.py), and its row schema checked by column (rowschema.py). Else each
+line is decoded by msgspec into only the role fields (validating the row
 schema at the same time when it translates, see rowtype.py); rejected lines are
 re-read exactly with orjson and jsonschema-rs. Lines that cannot be read become
 LS101–LS104 problems with exact columns. CRLF line ends, a BOM and a missing final newline are tolerated.
@@ -21,7 +23,7 @@ from . import arrowjson, arrowpool
 from .config import DatasetConfig, ROLES
 from .filelines import FileLines
 from .gcpause import paused_gc
-from .manifest import SHARED_ATTRS, BoxColumn, Manifest, shared, split_from_name, table_column
+from .manifest import SHARED_ATTRS, BoxColumn, Manifest, shared, split_from_name, table_column, unread_columns
 from .rowschema import ErrorList, RowSchema
 from .rowtype import RowDecoder, row_decoder
 from .types import Problem, Span
@@ -124,13 +126,16 @@ def _read_whole(manifest: Manifest, data: bytes, store: FileLines, dataset: Data
     store.index()
     fields = detect_fields(_sample([store[i] for i in range(min(DETECT_ROWS, len(store)))]), dataset)
     reader = RowReader.of(dataset, fields, schema, with_boxes, exact=False, with_media=with_media)
+    if reader.schema is not None and not reader.schema.columnar:
+        return False  # rows are checked against it one by one: the line reader does that as it reads
     with paused_gc():
         table = arrowjson.read_table(data, store, set(reader.kept.values()))
         if table is None:
             return False
         screen = reader.schema.table_errors_later(table, columnar_only=True) if reader.schema is not None else None
         n = table.num_rows
-        columns = {attr: table_column(table, reader.kept.get(attr), attr, reader.pools.setdefault(attr, {})) for attr in ROLE_ATTRS}
+        columns = {attr: table_column(table, reader.kept.get(attr), attr, reader.pools.setdefault(attr, {}) if attr in SHARED_ATTRS else {})
+                   for attr in ROLE_ATTRS}
         failures: list[tuple[int, ErrorList]] = []
         if screen is not None:
             screened = screen.result()  # a screen: a null there is an absent field
@@ -261,8 +266,7 @@ class RowReader:
                   "contents": fields["content"], "media": fields["media"], "votes": fields["votes"], "texts": tf,
                   "bboxes": fields["bbox"]}
         roles = {attr: name for attr, name in wanted.items() if name}
-        skipped = frozenset(attr for attr in roles if (attr == "bboxes" and not with_boxes)
-                            or (attr == "media" and not with_media and fields["content"]))
+        skipped = unread_columns(fields, with_boxes, with_media).intersection(roles)
         usable = schema if schema is not None and schema.usable else None
         decoder = row_decoder(roles, usable.schema if usable else None)
         # The exact path when the schema needs full rows, or when the file has invalid UTF-8:

@@ -57,6 +57,13 @@ def shared(values: list[Any], pool: dict[str, str]) -> list[Any]:
     return [pool.setdefault(v, v) if v.__class__ is str else v for v in values]
 
 
+def unread_columns(fields: dict[str, str | None], with_boxes: bool, with_media: bool) -> frozenset[str]:
+    """The role columns a manifest leaves all None because no selected rule reads them: the
+    bounding boxes without `with_boxes`; the media paths without `with_media`, when a content
+    field (not the media) is the rows' content."""
+    return frozenset(attr for attr, unread in (("bboxes", not with_boxes), ("media", not with_media and bool(fields.get("content")))) if unread)
+
+
 def column_values(col: pa.ChunkedArray, pool: dict[str, str] | None = None) -> list[Any]:
     """An Arrow column as Python values; with a `pool`, a string column's equal values are
     one object (as `shared` makes them), built from its dictionary of distinct values."""

@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 
 from . import arrowpool
 from .config import DatasetConfig, ROLES
-from .manifest import Manifest, split_from_name, table_column
+from .manifest import Manifest, split_from_name, table_column, unread_columns
 from .rowschema import RowSchema
 from .types import Problem, Span
 
@@ -70,9 +70,9 @@ def read_parquet(path: Path, dataset: DatasetConfig, schema: RowSchema | None = 
     checked = schema.table_errors_later(table) if schema is not None and schema.usable else None
     columns = {"key": "keys", "label": "labels", "split": "splits", "annotator": "annotators", "content": "contents", "media": "media",
                "votes": "votes", "text": "texts", "bbox": "bboxes"}
+    unread = unread_columns(fields, with_boxes, with_media)
     for role, attr in columns.items():
-        name = None if (role == "bbox" and not with_boxes) or (role == "media" and not with_media and fields["content"]) else fields[role]
-        setattr(manifest, attr, table_column(table, name, attr, {}))
+        setattr(manifest, attr, table_column(table, None if attr in unread else fields[role], attr, {}))
     for code, role in (("LS202", "key"), ("LS203", "label")):
         if fields[role] not in names:
             manifest.problems.append(Problem(code, Span(0, 0, 0, 0), f"Parquet file has no {role} column '{fields[role]}' (columns: {', '.join(table.column_names)})"))

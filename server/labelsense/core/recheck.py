@@ -56,7 +56,7 @@ def _recheck(ds: Dataset, findings: dict[str, list[Finding]], path: str, first: 
     concerned.update(pack(mi, line) for line in range(first, first + len(new_lines)))
     involved = set(concerned)
     for packed in concerned:
-        key, content = _values(ds, packed)
+        key, content = ds.row_values(packed)
         involved |= index.rows((key,), (content,))
     if len(involved) > ROW_LIMIT:
         return None
@@ -94,15 +94,6 @@ def _rows(ds: Dataset, mi: int, first: int, end: int) -> list[tuple[int, Any, An
     m = ds.manifests[mi]
     contents = ds.content_column(m)
     return [(m.lines[r], m.keys[r], contents[r], m.labels[r], m.media[r]) for r in m.rows_between(first, end)]
-
-
-def _values(ds: Dataset, packed: int) -> tuple[Any, Any]:
-    i, line = unpack(packed)
-    m = ds.manifests[i]
-    row = m.row_at(line)
-    if row is None:
-        return None, None
-    return m.keys[row], ds.content_column(m)[row]
 
 
 def _subset(ds: Dataset, involved: set[int], concerned: set[int]) -> Dataset:

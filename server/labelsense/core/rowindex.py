@@ -3,7 +3,7 @@ find the rows it concerns without scanning millions.
 
 Rows are named by (manifest number, line), packed into one int; values are
 normalised coarsely (numbers by their float value, other non-strings by their
-repr) so that two values the rules group together always share an entry.
+repr) so that two values the rules group together are always found together.
 
 The rows as read are kept compactly: per kind (key, content), the packed rows
 sorted by the hash of their value, in numpy arrays (16 bytes a row; a dict of a

@@ -106,6 +106,8 @@ def run_forked(ds: Dataset, rules: list[Rule], on_error: OnError, finish: Finish
             _collect(pid, done_r, box, 0)
             raise
         payload = _collect(pid, done_r, box, max(MIN_WAIT, 4 * (time.monotonic() - started)))
+    if payload is not None and render is not None and (payload[1] is None or len(payload[1]) != len(payload[0])):
+        payload = None  # its findings, stripped, without their fragments: as unusable as no payload
     if payload is None:  # the child died or wrote nothing usable: its share runs here
         found, fragments = here(theirs, on_error)
     else:
@@ -113,9 +115,7 @@ def run_forked(ds: Dataset, rules: list[Rule], on_error: OnError, finish: Finish
         by_code = {r.code: r for r in theirs}
         for code, text, trace in failures:
             on_error(by_code[code], ChildRuleError(text, trace))
-    if rendered is None or fragments is None or len(fragments) != len(found):
-        return findings + found, None
-    return findings + found, rendered + fragments
+    return findings + found, None if render is None else rendered + fragments  # type: ignore[operator]
 
 
 def run_each(ds: Dataset, rules: list[Rule], on_error: OnError) -> list[Finding]:

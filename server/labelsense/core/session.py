@@ -16,14 +16,14 @@ from typing import Callable, Protocol
 from . import paths
 from .config import Config, DatasetConfig, load_config
 from .dataset import Dataset
-from .engine import Progress, dataset_files, discover, read_manifest, run_rules
+from .engine import Progress, dataset_files, discover, file_size, read_manifest, run_rules
 from .filelines import holds_text
 from .gcpause import paused_gc
 from .manifest import Manifest
 from .recheck import recheck
 from .rulefork import trace_of
 from .rowschema import RowSchema
-from .rules.base import Rule
+from .rules.base import Rule, reads
 from .rules.registry import selected
 from .taxonomy import Taxonomy, find_taxonomy, load_taxonomy
 from .turns import TURNS
@@ -57,13 +57,6 @@ def _disk_stamp(path: Path) -> object:
         return ("disk", st.st_mtime_ns, st.st_size)
     except OSError:
         return ("missing",)
-
-
-def _file_size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
 
 
 def _data(source: Source) -> bytes:
@@ -119,10 +112,11 @@ class Session:
         self._verbatim: dict[Path, tuple[Buffer, object]] = {}  # buffers opened with their file's text, and its disk stamp then
 
     # -- inputs ------------------------------------------------------------
-    def same_as_file(self, path: Path, text: str) -> object | None:
-        """Whether `text`, a buffer's whole text as it opens, is the file's: then its disk stamp
-        (for `set_overlay`), and the file's bytes that a manifest read from it holds are let go
-        now (its lines are read from the file meanwhile), before the buffer makes a third copy."""
+    def verbatim_stamp(self, path: Path, text: str) -> object | None:
+        """The file's disk stamp (for `set_overlay`) when `text`, a buffer's whole text as it
+        opens, is exactly the file's, else None. When it is, the file's bytes that a manifest
+        read from it holds are let go now (its lines are read from the file meanwhile), before
+        the buffer makes a third copy."""
         with self._lock:  # nothing read from the file, nor reading it: nothing to adopt, no need to compare
             if path not in self._manifests and not self._running:
                 return None
@@ -135,7 +129,7 @@ class Session:
 
     def set_overlay(self, path: Path, data: Source | None, same_as: object | None = None) -> None:
         """Use `data` (an unsaved buffer, or its bytes) instead of the file's contents; None drops it.
-        `same_as`: the disk stamp `same_as_file` gave for the buffer's text; the buffer is then
+        `same_as`: the disk stamp `verbatim_stamp` gave for the buffer's text; the buffer is then
         adopted (see `_adopt`) without comparing its lines."""
         with self._lock:
             self._verbatim.pop(path, None)
@@ -370,7 +364,7 @@ class Session:
             analysis.errors.append(str(exc))
             return analysis
         total = max(len(files), 1)
-        with_boxes = any(r.code == "LS503" for r in self._rules(config))  # only that rule reads the boxes
+        with_boxes = reads(self._rules(config), "bboxes")  # media are always read: hover previews show them
         for i, f in enumerate(files):
             if progress:
                 progress(i, total, str(f))
@@ -430,7 +424,7 @@ class Session:
                 return cached[1]
             overlay = self._overlays.get(path)
         source = overlay[1] if overlay else None
-        size = len(source) if isinstance(source, bytes) else _file_size(path) if source is None else sum(map(len, source.lines))
+        size = len(source) if isinstance(source, bytes) else file_size(path) if source is None else sum(map(len, source.lines))
         with TURNS.turn(size, TURN_WAIT):  # the buffer's bytes too are built in the turn
             data = _data(source) if source is not None else None
             manifest = read_manifest(path, spec, schema, data, with_boxes, text_of=None if source is None or isinstance(source, bytes) else source.line)

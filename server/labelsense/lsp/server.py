@@ -267,10 +267,18 @@ def _prepare(analysis: Analysis, session: Session | None) -> None:
 def _trim_heap() -> None:
     """Give the C heap's free pages back to the system (glibc: what reading left behind,
     some 30 MB at a million rows); elsewhere, nothing."""
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
     try:
-        ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
+        return ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):  # not glibc
+        return None
+
+
+_MALLOC_TRIM = _malloc_trim()
 
 
 server = LabelsenseServer()

@@ -119,8 +119,8 @@ async def did_change_configuration(ls: LabelsenseServer, params: types.DidChange
     ls.schedule_refresh()
 
 
-def _buffer_changed(ls: LabelsenseServer, doc: Document, same_as: object | None = None) -> None:
-    path = ls.path_of(doc.uri)
+def _buffer_changed(ls: LabelsenseServer, doc: Document, same_as: object | None = None, path: Path | None = None) -> None:
+    path = path or ls.path_of(doc.uri)
     if path is None or ls.session is None:
         return
     if doc.view_of is None:  # a Parquet view is read-only: its file stays the truth
@@ -134,7 +134,7 @@ def did_open(ls: LabelsenseServer, params: types.DidOpenTextDocumentParams) -> N
     path = ls.path_of(item.uri)
     is_view = item.uri.startswith(VIEW_SCHEME + ":")
     # compared with the file before the text is split into lines: a 200 MB file then never is in memory three times
-    same_as = ls.session.same_as_file(path, item.text) if path is not None and ls.session is not None and not is_view else None
+    same_as = ls.session.verbatim_stamp(path, item.text) if path is not None and ls.session is not None and not is_view else None
     doc = Document.from_text(item.uri, item.language_id, item.version, item.text)
     if is_view:
         from .parquet_view import attach_view
@@ -145,7 +145,7 @@ def did_open(ls: LabelsenseServer, params: types.DidOpenTextDocumentParams) -> N
         # Push clients (Eglot, ALE) drop diagnostics published for a file that is not open: the
         # workspace index may already have published this file's, so publish them again.
         ls.results.pop(item.uri, None)
-    _buffer_changed(ls, doc, same_as)
+    _buffer_changed(ls, doc, same_as, path)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)

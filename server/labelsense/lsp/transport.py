@@ -20,7 +20,6 @@ import os
 import re
 import stat
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
 try:
@@ -37,7 +36,6 @@ from ..core import turns
 
 log = logging.getLogger("labelsense")
 TURN_WAIT = 30.0  # seconds a large message waits for a manifest read at most (one stuck on a pipe, say)
-_TURN_WAITER = ThreadPoolExecutor(1, thread_name_prefix="labelsense-turn")  # for a reader without its own thread
 CONTENT_LENGTH = re.compile(rb"^Content-Length: (\d+)\r\n$")
 
 
@@ -68,7 +66,7 @@ def parse(body: bytes, protocol: JsonRPCProtocol) -> Any:
 async def _take_turn(reader: StdinAsyncReader, size: int) -> bool:
     """Wait for a large step's turn on the reader's own thread (never on a pool an analysis
     waiting for the same turn may fill); a turn taken after this read was cancelled is given back."""
-    pending = (reader.executor or _TURN_WAITER).submit(turns.TURNS.take, size, TURN_WAIT)
+    pending = reader.executor.submit(turns.TURNS.take, size, TURN_WAIT)
     try:
         return await asyncio.wrap_future(pending)
     except asyncio.CancelledError:

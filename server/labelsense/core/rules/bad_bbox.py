@@ -78,4 +78,4 @@ def _at(ds: Dataset, ref: RowRef, index: int | None, message: str) -> Finding:
     return RULE.at(m.path, span, message)
 
 
-RULE = Rule("LS503", "bad-bbox", Severity.ERROR, check, __doc__)
+RULE = Rule("LS503", "bad-bbox", Severity.ERROR, check, __doc__, reads=frozenset({"bboxes", "media"}))

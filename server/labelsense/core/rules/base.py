@@ -23,6 +23,9 @@ class Rule:
     # sharing its key or content, and facts about its manifest; "classes": findings on the
     # taxonomy from the dataset's label counts. An edit re-checks accordingly (recheck.py).
     scope: str = "rows"
+    # Manifest columns that only some rules read ("bboxes", "media"): `check` skips reading
+    # them when no selected rule names them here (jsonl.RowReader.of).
+    reads: frozenset[str] = frozenset()
 
     @property
     def summary(self) -> str:
@@ -31,6 +34,11 @@ class Rule:
 
     def at(self, path: str, span: Span, message: str, related: tuple[Related, ...] = (), fixes: tuple[Fix, ...] = (), deprecated: bool = False) -> Finding:
         return Finding(self.code, path, span, message, self.severity, related, fixes, deprecated)
+
+
+def reads(rules: Iterable[Rule], column: str) -> bool:
+    """Whether one of `rules` reads the manifest column `column` (see `Rule.reads`)."""
+    return any(column in r.reads for r in rules)
 
 
 def problems(ds: Dataset, rule: Rule) -> Iterator[Finding]:

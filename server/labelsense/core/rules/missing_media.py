@@ -34,4 +34,4 @@ def check(ds: Dataset) -> Iterator[Finding]:
             yield RULE.at(ds.manifest(ref).path, ds.span(ref, "media"), problem)
 
 
-RULE = Rule("LS501", "missing-media", Severity.ERROR, check, __doc__)
+RULE = Rule("LS501", "missing-media", Severity.ERROR, check, __doc__, reads=frozenset({"media"}))

@@ -41,4 +41,4 @@ def check(ds: Dataset) -> Iterator[Finding]:
             yield RULE.at(ds.manifest(ref).path, ds.span(ref, "media"), f"cannot decode {info.kind} {loc.value!r}: {info.error}")
 
 
-RULE = Rule("LS502", "unreadable-media", Severity.ERROR, check, __doc__)
+RULE = Rule("LS502", "unreadable-media", Severity.ERROR, check, __doc__, reads=frozenset({"media"}))
