@@ -3,7 +3,7 @@ cross-row rules share (rows by key, rows by content, samples per class).
 
 Groupings are computed once, lazily, on all manifests together (JSONL and
 Parquet mixed): values are bucketed by hash with numpy, and only the rows whose
-hash repeats are grouped by value in Python.
+hash repeats are made into Python values and grouped by value.
 """
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Iterator, NamedTuple
+from typing import Any, Iterator, NamedTuple, Sequence
 
 import numpy as np
 
 from . import media
+from .column import ArrowColumn, value_hashes
 from .config import Config, DatasetConfig
 from .manifest import Manifest, label_tuple
 from .rowindex import RowIndex, unpack
@@ -97,31 +98,40 @@ class Dataset:
     def _offsets(self) -> np.ndarray:
         return np.cumsum([0] + [len(m) for m in self.manifests])
 
-    def _groups(self, columns: list[list[Any]]) -> list[list[RowRef]]:
+    def _groups(self, columns: list[Sequence[Any]]) -> list[list[RowRef]]:
         """Rows whose value (non-null) occurs more than once, grouped, in file order.
 
-        Values are bucketed by their hash with numpy first; only the rows whose hash
-        repeats are grouped by value in Python (1 and 1.0 together; 1 and "1", or 1 and
-        true, apart)."""
-        values = [v for col in columns for v in col] if len(columns) != 1 else columns[0]
-        try:
-            hashes = np.fromiter(map(hash, values), dtype=np.int64, count=len(values))
-        except TypeError:  # lists or objects as keys
-            values = [v if v is None or isinstance(v, (str, int, float)) else repr(v) for v in values]
-            hashes = np.fromiter(map(hash, values), dtype=np.int64, count=len(values))
+        Values are bucketed by hash with numpy first (`column.value_hashes`); only the rows
+        whose hash repeats are made into Python values and grouped by value (1 and 1.0
+        together; 1 and "1", or 1 and true, apart)."""
+        hashed = [value_hashes(c) for c in columns]
+        hashes = np.concatenate([h for h, _ in hashed]) if len(hashed) != 1 else hashed[0][0]
+        rows = None  # the rows holding a value, when some do not
+        if any(present is not None for _, present in hashed):
+            rows = np.flatnonzero(np.concatenate([np.ones(len(h), dtype=bool) if present is None else present for h, present in hashed]))
+            hashes = hashes[rows]
         order = np.argsort(hashes)
-        same = hashes[order[1:]] == hashes[order[:-1]]  # neighbours in hash order
+        ranked = hashes[order]
+        same = ranked[1:] == ranked[:-1]  # neighbours in hash order
         if not same.any():
             return []
-        repeated = np.zeros(len(hashes), dtype=bool)
+        repeated = np.zeros(len(order), dtype=bool)
         repeated[1:] |= same
         repeated[:-1] |= same
-        candidates = np.sort(order[repeated]).tolist()
+        candidates = np.sort(order[repeated] if rows is None else rows[order[repeated]])
+        which = np.searchsorted(self._offsets, candidates, side="right") - 1
+        values: list[Any] = []
+        for m in np.unique(which).tolist():
+            local = candidates[which == m] - self._offsets[m]
+            column = columns[m]
+            values += column.values_at(local) if isinstance(column, ArrowColumn) else [column[i] for i in local.tolist()]
         by_value: dict[tuple[type, Any], list[int]] = {}
-        for i in candidates:
-            v = values[i]
+        for i, v in zip(candidates.tolist(), values):
             if v is not None:
-                by_value.setdefault(("number", v) if v.__class__ in (int, float) else (v.__class__, v), []).append(i)
+                try:
+                    by_value.setdefault(("number", v) if v.__class__ in (int, float) else (v.__class__, v), []).append(i)
+                except TypeError:  # a list or an object as the value
+                    by_value.setdefault((v.__class__, repr(v)), []).append(i)
         rows_of = [rows for rows in by_value.values() if len(rows) > 1]  # by first row: dicts keep insertion order
         if not rows_of:
             return []

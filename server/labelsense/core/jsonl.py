@@ -23,6 +23,7 @@ from . import arrowjson, arrowpool
 from .config import DatasetConfig, ROLES
 from .filelines import FileLines
 from .gcpause import paused_gc
+from .column import ArrowColumn
 from .manifest import SHARED_ATTRS, BoxColumn, Manifest, shared, split_from_name, table_column, unread_columns
 from .rowschema import ErrorList, RowSchema
 from .rowtype import RowDecoder, row_decoder
@@ -194,8 +195,11 @@ def splice(manifest: Manifest, first: int, new_lines: list[bytes]) -> tuple[int,
         values = block.columns.get(attr) or [None] * count
         if isinstance(column, BoxColumn):
             column.splice(r0, r1, values)
-        else:
-            column[r0:r1] = values
+            continue
+        if isinstance(column, ArrowColumn):  # edited in place from now on
+            column = column.tolist()
+            setattr(m, attr, column)
+        column[r0:r1] = values
     if not isinstance(m.lines, list):
         m.lines = list(m.lines)  # a range (every line a row) until the first edit
     m.lines[r0:r1] = block.numbers

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import arrowpool  # noqa: F401 - sets Arrow's memory pool before anything is read
+from .column import ArrowColumn, is_text
 from .filelines import FileLines
 from .locate import Member, locate, locate_field, top_members
 from .types import Problem, Span
@@ -49,6 +50,7 @@ def label_tuple(value: Any) -> tuple[str, ...] | None:
 
 
 SHARED_ATTRS = ("labels", "annotators", "splits")  # columns of few distinct values
+DISTINCT_ATTRS = ("keys", "contents", "media", "texts")  # columns of many: kept as Arrow read them (column.py)
 
 
 def shared(values: list[Any], pool: dict[str, str]) -> list[Any]:
@@ -77,7 +79,8 @@ def column_values(col: pa.ChunkedArray, pool: dict[str, str] | None = None) -> l
 
 def table_column(table: pa.Table, name: str | None, attr: str, pool: dict[str, str]) -> Any:
     """The manifest column `attr` from the table's column `name` (all None when it has none):
-    bounding boxes compact, the values of SHARED_ATTRS columns shared through `pool`."""
+    bounding boxes compact, the values of SHARED_ATTRS columns shared through `pool`, string
+    DISTINCT_ATTRS columns as an `ArrowColumn`."""
     if name not in table.column_names:
         return [None] * table.num_rows
     col = table.column(name)
@@ -86,6 +89,8 @@ def table_column(table: pa.Table, name: str | None, attr: str, pool: dict[str, s
         for chunk in col.chunks:
             boxes.extend_arrow(chunk)
         return boxes
+    if attr in DISTINCT_ATTRS and is_text(col.type):
+        return ArrowColumn(col)
     return column_values(col, pool if attr in SHARED_ATTRS else None)
 
 

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import jsonschema_rs
-import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .column import take
 from .config import jsonschema
 from .rowtype import ANNOTATIONS, plain_pattern
 from .types import Problem, Span
@@ -186,7 +186,7 @@ def _column_errors(name: str, col: pa.ChunkedArray, sub: Any, defs: dict[str, An
     suspects = _suspects(col, sub)
     if suspects is not None:
         single = jsonschema_rs.validator_for({**defs, **sub}, retriever=_refuse_remote)
-        values = _values_at(col, suspects)
+        values = take(col, suspects)
         found = [(i, list(e.instance_path), e.message) for i, v in zip(suspects, values) for e in single.iter_errors(v)]
     else:
         values = col.to_pylist()
@@ -200,20 +200,6 @@ def _column_errors(name: str, col: pa.ChunkedArray, sub: Any, defs: dict[str, An
             return
     for i, path, message in found:
         yield (rows[i] if rows is not None else i), [name, *path], message
-
-
-def _values_at(col: pa.ChunkedArray, rows: list[int]) -> list[Any]:
-    """The values at `rows` (ascending) as Python values, taken chunk by chunk: a chunked
-    array's own `take` first joins its chunks (0.18 s for 667 rows of a 1M-row column)."""
-    if not rows:
-        return []
-    starts = np.cumsum([0] + [len(c) for c in col.chunks])
-    at = np.asarray(rows, dtype=np.int64)
-    which = np.searchsorted(starts, at, side="right") - 1
-    out: list[Any] = []
-    for k in np.unique(which).tolist():
-        out += col.chunk(k).take(pa.array(at[which == k] - starts[k])).to_pylist()
-    return out
 
 
 def _suspects(col: pa.ChunkedArray, sub: Any) -> list[int] | None:
