@@ -5,7 +5,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from labelsense.core.column import ArrowColumn, string_hashes, value_hashes
+from labelsense.core.column import ArrowColumn, CodedColumn, string_hashes, value_hashes
 
 WORDS = ["", "a", "ab", "abcdefgh", "abcdefghi", "é" * 9, "x" * 17, "naïve 猫", "sha256:" + "0" * 64]
 
@@ -53,3 +53,13 @@ def test_an_arrow_column_reads_like_a_list_and_becomes_one_when_iterated() -> No
         col[5]  # noqa: B018
     assert list(col) == values and col == values and col.hashes() is None  # a list from now on
     assert None not in ArrowColumn(pa.chunked_array([pa.array(["x"])]))
+
+
+def test_a_coded_column_numbers_its_values_in_order_of_first_use_and_shares_them() -> None:
+    pool: dict[str, str] = {}
+    col = CodedColumn(pa.chunked_array([pa.array(["dog", None]), pa.array(["cat", "dog"])]), pool)
+    assert col.words == ["dog", "cat"] and col.codes.tolist() == [0, -1, 1, 0] and col.coded
+    assert col[0] == "dog" and col[1] is None and col[-2] == "cat" and None in col
+    other = CodedColumn(pa.chunked_array([pa.array(["cat"])]), pool)
+    assert other[0] is col[2]  # one string object for equal values across manifests
+    assert list(col) == ["dog", None, "cat", "dog"] and not col.coded  # a list from now on

@@ -1,14 +1,18 @@
-"""Manifest columns of many distinct strings (keys, contents, media paths, texts) kept
-as Arrow read them, and the hashes that group rows by value without Python strings.
+"""Manifest columns kept as Arrow read them, and the hashes that group rows by value
+without making Python strings.
 
 A million keys as Python strings take 70 MB and 0.06 s to make; the rules need only
-the few rows that share a key or a content. `ArrowColumn` makes a row's value when it
-is asked for (in batches, for the rows a grouping picks) and becomes a plain list on
-the first full pass. `value_hashes` hashes a column's strings with numpy over Arrow's
-buffers (0.03 s for a million SHA-256 digests, against 0.16 s to make and hash them in
-Python), and Python lists' strings the same way, so equal strings hash equal in JSONL
-and Parquet manifests alike; other values take Python's hash. Equal hashes only make
-candidates: rows are grouped by their values afterwards.
+the few rows that share a key or a content. `ArrowColumn` (keys, contents, media
+paths, texts) makes a row's value when it is asked for, in batches for the rows a
+grouping picks; `CodedColumn` (labels, splits, annotators: few distinct values) keeps
+a number per row into its distinct values, which is what class counts and label lookups
+want. Either becomes a plain list on the first full pass (`LazyColumn.tolist`).
+
+`value_hashes` hashes a column's strings with numpy over Arrow's buffers (0.03 s for a
+million SHA-256 digests, against 0.16 s to make and hash them in Python), and Python
+lists' strings the same way, so equal strings hash equal in JSONL and Parquet manifests
+alike; other values take Python's hash. Equal hashes only make candidates: rows are
+grouped by their values afterwards.
 """
 from __future__ import annotations
 
@@ -29,61 +33,114 @@ def is_text(t: pa.DataType) -> bool:
     return pa.types.is_string(t) or pa.types.is_large_string(t)
 
 
-class ArrowColumn(Sequence):
-    """A string column read by Arrow, as a sequence of Python values (None for nulls)
-    made on demand; iterating it turns it into a list (kept, and the Arrow data let go)."""
+class LazyColumn(Sequence):
+    """A manifest column whose Python values are made on demand; iterating it (or `tolist`)
+    turns it into a list, kept, from which it serves from then on."""
 
-    def __init__(self, column: pa.ChunkedArray) -> None:
-        self._column: pa.ChunkedArray | None = column
-        self._ends: list[int] = np.cumsum([len(c) for c in column.chunks]).tolist()
-        self._n = len(column)
-        self._nulls = column.null_count
-        self._known: dict[int, Any] = {}  # values made so far, by row
+    def __init__(self, n: int) -> None:
+        self._n = n
         self._all: list[Any] | None = None
 
     def __len__(self) -> int:
         return self._n
 
     def __getitem__(self, i: Any) -> Any:
-        if self._column is None:
-            return self.tolist()[i]
-        if isinstance(i, slice):
+        if self._all is not None or isinstance(i, slice):
             return self.tolist()[i]
         if i < 0:
             i += self._n
-        if i in self._known:
-            return self._known[i]
         if not 0 <= i < self._n:
             raise IndexError("column index out of range")
-        c = bisect.bisect_right(self._ends, i)
-        value = self._known[i] = self._column.chunk(c)[i - (self._ends[c - 1] if c else 0)].as_py()
-        return value
+        return self._value(i)
 
     def __iter__(self) -> Iterator[Any]:
         return iter(self.tolist())
 
     def __contains__(self, value: object) -> bool:
-        if value is None and self._column is not None:
-            return self._nulls > 0
+        if value is None and self._all is None:
+            return self._has_nulls()
         return value in self.tolist()
 
     def __eq__(self, other: object) -> bool:
-        return self.tolist() == (other.tolist() if isinstance(other, ArrowColumn) else other)
+        return self.tolist() == (other.tolist() if isinstance(other, LazyColumn) else other)
 
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        return f"ArrowColumn({self._n} rows)"
+        return f"{type(self).__name__}({self._n} rows)"
 
     def tolist(self) -> list[Any]:
         """All values as a list (made once; the column then serves from it)."""
         if self._all is None:
-            assert self._column is not None
-            values: list[Any] = []
-            for chunk in self._column.chunks:
-                values += chunk.to_pylist()
-            self._all, self._column, self._known = values, None, {}
+            self._all = self._make_all()
         return self._all
+
+    def _value(self, i: int) -> Any:
+        raise NotImplementedError
+
+    def _has_nulls(self) -> bool:
+        raise NotImplementedError
+
+    def _make_all(self) -> list[Any]:
+        raise NotImplementedError
+
+
+class CodedColumn(LazyColumn):
+    """A string column of few distinct values (labels, splits, annotators): a number per
+    row into its distinct values (-1: null), as Arrow's dictionary encoding gives them."""
+
+    def __init__(self, column: pa.ChunkedArray, pool: dict[str, str]) -> None:
+        super().__init__(len(column))
+        encoded = column.combine_chunks().dictionary_encode() if column.num_chunks else pa.array([], column.type).dictionary_encode()
+        self.words: list[str] = [pool.setdefault(w, w) for w in encoded.dictionary.to_pylist()]  # in order of first use
+        self.codes: np.ndarray = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+        self._words_or_none = [*self.words, None]  # code -1 → None
+
+    def _value(self, i: int) -> Any:
+        return self._words_or_none[self.codes[i]]
+
+    def _has_nulls(self) -> bool:
+        return bool((self.codes < 0).any())
+
+    def _make_all(self) -> list[Any]:
+        values = np.array(self._words_or_none, dtype=object)[self.codes].tolist()
+        del self.codes
+        return values
+
+    @property
+    def coded(self) -> bool:
+        """Whether the numbers still stand for the values (not yet a list)."""
+        return self._all is None
+
+
+class ArrowColumn(LazyColumn):
+    """A string column of many distinct values, as Arrow read it; values are made per row
+    when asked for, or in batches (`values_at`), and kept."""
+
+    def __init__(self, column: pa.ChunkedArray) -> None:
+        super().__init__(len(column))
+        self._column: pa.ChunkedArray | None = column
+        self._ends: list[int] = np.cumsum([len(c) for c in column.chunks]).tolist()
+        self._known: dict[int, Any] = {}  # values made so far, by row
+
+    def _value(self, i: int) -> Any:
+        if i in self._known:
+            return self._known[i]
+        assert self._column is not None
+        c = bisect.bisect_right(self._ends, i)
+        value = self._known[i] = self._column.chunk(c)[i - (self._ends[c - 1] if c else 0)].as_py()
+        return value
+
+    def _has_nulls(self) -> bool:
+        return self._column is not None and self._column.null_count > 0
+
+    def _make_all(self) -> list[Any]:
+        assert self._column is not None
+        values: list[Any] = []
+        for chunk in self._column.chunks:
+            values += chunk.to_pylist()
+        self._column, self._known = None, {}
+        return values
 
     def values_at(self, rows: np.ndarray) -> list[Any]:
         """The values at `rows` (ascending), made in one batch per Arrow chunk and kept."""
@@ -99,7 +156,7 @@ class ArrowColumn(Sequence):
             return None
         chunks = [c for c in self._column.chunks if len(c)]
         hashed = np.concatenate([string_hashes(c) for c in chunks]) if chunks else np.zeros(0, dtype=np.int64)
-        present = None if not self._nulls else np.concatenate([c.is_valid().to_numpy(zero_copy_only=False) for c in chunks])
+        present = None if not self._column.null_count else np.concatenate([c.is_valid().to_numpy(zero_copy_only=False) for c in chunks])
         return hashed, present
 
 
@@ -123,7 +180,7 @@ def value_hashes(column: Sequence[Any]) -> tuple[np.ndarray, np.ndarray | None]:
     Python's hash (lists and other unhashable values by their repr)."""
     if isinstance(column, ArrowColumn) and (found := column.hashes()) is not None:
         return found
-    values = column.tolist() if isinstance(column, ArrowColumn) else column
+    values = column.tolist() if isinstance(column, LazyColumn) else column
     n = len(values)
     kinds = set(map(type, values))
     present = None if type(None) not in kinds else np.fromiter((v is not None for v in values), dtype=bool, count=n)

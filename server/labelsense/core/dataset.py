@@ -17,17 +17,20 @@ from typing import Any, Iterator, NamedTuple, Sequence
 import numpy as np
 
 from . import media
-from .column import ArrowColumn, value_hashes
+from .column import ArrowColumn, CodedColumn, LazyColumn, value_hashes
 from .config import Config, DatasetConfig
-from .manifest import Manifest, label_tuple
+from .manifest import DISTINCT_ATTRS, SHARED_ATTRS, Manifest, label_tuple
 from .rowindex import RowIndex, unpack
 from .rowschema import RowSchema
 from .taxonomy import Taxonomy
 from .types import Related, Span
 
 
-def label_sets(values: list[Any]) -> Counter[tuple[str, ...]]:
+def label_sets(values: Sequence[Any]) -> Counter[tuple[str, ...]]:
     """Rows per distinct label set among label field values (a multi-label list as a sorted set)."""
+    if isinstance(values, CodedColumn) and values.coded:
+        counts = np.bincount(values.codes[values.codes >= 0], minlength=len(values.words)).tolist()
+        return Counter({(label,): n for label, n in zip(values.words, counts) if n})
     singles = [v for v in values if type(v) is str]
     counts: Counter[tuple[str, ...]] = Counter({(label,): n for label, n in Counter(singles).items()})
     if len(singles) != len(values):
@@ -42,6 +45,9 @@ def _apply(counts: Counter[Any], removed: Counter[Any], added: Counter[Any]) -> 
     counts.update(added)
     for value in [k for k in removed if counts[k] <= 0]:
         del counts[value]
+
+
+RELATED = 20  # related locations listed with a finding, at most
 
 
 class RowRef(NamedTuple):
@@ -84,9 +90,11 @@ class Dataset:
     def span(self, ref: RowRef, role: str | None = None) -> Span:
         return self.manifests[ref.manifest].span(ref.row, role)
 
-    def related(self, refs: list[RowRef], message: Any, limit: int = 20) -> tuple[Related, ...]:
-        """Related locations (row starts) for `refs`, at most `limit`; `message(ref)` describes each."""
-        return tuple(Related(self.manifests[r.manifest].path, Span.row(self.manifests[r.manifest].lines[r.row]), message(r)) for r in refs[:limit])
+    def related(self, refs: list[RowRef], messages: list[str]) -> tuple[Related, ...]:
+        """Related locations (row starts) for the first RELATED of `refs`, each described by
+        the message at its index in `messages` (which may stop there)."""
+        manifests = self.manifests
+        return tuple(Related(manifests[r.manifest].path, Span.row(manifests[r.manifest].lines[r.row]), text) for r, text in zip(refs[:RELATED], messages))
 
     def where(self, ref: RowRef) -> str:
         """`train.jsonl:12` — a short human reference to a row."""
@@ -282,9 +290,15 @@ class Dataset:
 
     def prepare_for_edits(self) -> None:
         """Build what re-checking an edit in place needs (recheck.py), so the first keystroke is
-        as fast as the others: the row index, the per-manifest facts and the class counts."""
+        as fast as the others: the row index, editable columns as lists, the per-manifest facts
+        and the class counts."""
         with self.edit_lock:
-            self.row_index
+            self.row_index  # (hashed from Arrow data where there is some: before the lists below)
+            for m in self.manifests:
+                if m.reader is not None:  # a JSONL manifest, edited in place: its columns as lists now, not at the first edit
+                    for attr in DISTINCT_ATTRS + SHARED_ATTRS:
+                        if isinstance(column := getattr(m, attr), LazyColumn):
+                            column.tolist()
             for i in range(len(self.manifests)):
                 self.per_object(i)
             self.class_samples
@@ -322,7 +336,9 @@ class Dataset:
         edits = self._edits
         labels = self.manifests[manifest].labels
         found = None
-        if set(map(type, labels)) <= {str, type(None)}:
+        if isinstance(labels, CodedColumn) and labels.coded:
+            found = labels.codes, {v: i for i, v in enumerate(labels.words)}
+        elif set(map(type, labels)) <= {str, type(None)}:
             numbers = {v: i for i, v in enumerate(dict.fromkeys(labels)) if v is not None}
             found = np.fromiter(map(numbers.get, labels, itertools.repeat(-1)), dtype=np.int64, count=len(labels)), numbers
         if self._edits == edits:  # no edit meanwhile (one may run in another thread)

@@ -23,7 +23,7 @@ from . import arrowjson, arrowpool
 from .config import DatasetConfig, ROLES
 from .filelines import FileLines
 from .gcpause import paused_gc
-from .column import ArrowColumn
+from .column import LazyColumn
 from .manifest import SHARED_ATTRS, BoxColumn, Manifest, shared, split_from_name, table_column, unread_columns
 from .rowschema import ErrorList, RowSchema
 from .rowtype import RowDecoder, row_decoder
@@ -196,7 +196,7 @@ def splice(manifest: Manifest, first: int, new_lines: list[bytes]) -> tuple[int,
         if isinstance(column, BoxColumn):
             column.splice(r0, r1, values)
             continue
-        if isinstance(column, ArrowColumn):  # edited in place from now on
+        if isinstance(column, LazyColumn):  # edited in place from now on
             column = column.tolist()
             setattr(m, attr, column)
         column[r0:r1] = values

@@ -9,6 +9,7 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, Iterator
 
 import numpy as np
@@ -16,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import arrowpool  # noqa: F401 - sets Arrow's memory pool before anything is read
-from .column import ArrowColumn, is_text
+from .column import ArrowColumn, CodedColumn, is_text
 from .filelines import FileLines
 from .locate import Member, locate, locate_field, top_members
 from .types import Problem, Span
@@ -49,7 +50,7 @@ def label_tuple(value: Any) -> tuple[str, ...] | None:
     return (_scalar_text(value),)
 
 
-SHARED_ATTRS = ("labels", "annotators", "splits")  # columns of few distinct values
+SHARED_ATTRS = ("labels", "annotators", "splits")  # columns of few distinct values (a string each: CodedColumn)
 DISTINCT_ATTRS = ("keys", "contents", "media", "texts")  # columns of many: kept as Arrow read them (column.py)
 
 
@@ -66,21 +67,10 @@ def unread_columns(fields: dict[str, str | None], with_boxes: bool, with_media: 
     return frozenset(attr for attr, unread in (("bboxes", not with_boxes), ("media", not with_media and bool(fields.get("content")))) if unread)
 
 
-def column_values(col: pa.ChunkedArray, pool: dict[str, str] | None = None) -> list[Any]:
-    """An Arrow column as Python values; with a `pool`, a string column's equal values are
-    one object (as `shared` makes them), built from its dictionary of distinct values."""
-    if pool is None or not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
-        return col.to_pylist()
-    encoded = col.combine_chunks().dictionary_encode() if col.num_chunks else pa.array([], col.type).dictionary_encode()
-    words = [pool.setdefault(w, w) for w in encoded.dictionary.to_pylist()]
-    table = np.array(words + [None], dtype=object)
-    return table[encoded.indices.fill_null(len(words)).to_numpy(zero_copy_only=False)].tolist()
-
-
 def table_column(table: pa.Table, name: str | None, attr: str, pool: dict[str, str]) -> Any:
     """The manifest column `attr` from the table's column `name` (all None when it has none):
-    bounding boxes compact, the values of SHARED_ATTRS columns shared through `pool`, string
-    DISTINCT_ATTRS columns as an `ArrowColumn`."""
+    bounding boxes compact; string columns kept as Arrow read them (column.py): SHARED_ATTRS
+    numbered into their distinct values (shared through `pool`), DISTINCT_ATTRS as they are."""
     if name not in table.column_names:
         return [None] * table.num_rows
     col = table.column(name)
@@ -89,9 +79,11 @@ def table_column(table: pa.Table, name: str | None, attr: str, pool: dict[str, s
         for chunk in col.chunks:
             boxes.extend_arrow(chunk)
         return boxes
-    if attr in DISTINCT_ATTRS and is_text(col.type):
+    if is_text(col.type) and attr in DISTINCT_ATTRS:
         return ArrowColumn(col)
-    return column_values(col, pool if attr in SHARED_ATTRS else None)
+    if is_text(col.type) and attr in SHARED_ATTRS:
+        return CodedColumn(col, pool)
+    return col.to_pylist()
 
 
 def _scalar_text(value: Any) -> str:
@@ -261,7 +253,7 @@ class Manifest:
     raw_lines: FileLines | None = None  # the file's lines (JSONL read from bytes, not from an editor's buffer)
     _members: dict[int, list[Member]] = field(default_factory=dict, repr=False)  # span cache by line
 
-    @property
+    @cached_property
     def name(self) -> str:
         return self.path.rsplit("/", 1)[-1]
 

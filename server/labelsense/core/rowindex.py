@@ -3,7 +3,9 @@ find the rows it concerns without scanning millions.
 
 Rows are named by (manifest number, line), packed into one int; values are
 normalised coarsely (numbers by their float value, other non-strings by their
-repr) so that two values the rules group together are always found together.
+repr) so that two values the rules group together are always found together,
+and hashed as the groupings hash them (column.value_hashes: Arrow-backed columns
+are not made into Python values to be indexed).
 
 The rows as read are kept compactly: per kind (key, content), the packed rows
 sorted by the hash of their value, in numpy arrays (16 bytes a row; a dict of a
@@ -16,6 +18,8 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable
 
 import numpy as np
+
+from .column import ArrowColumn, value_hashes
 
 LINE_BITS = 32
 Column = tuple[list[Any], "list[int] | range"]  # one manifest's values and its rows' line numbers
@@ -49,10 +53,9 @@ class _Values:
     def __init__(self, columns: list[Column], value_of: ValueOf) -> None:
         hashes, rows = [], []
         for i, (column, lines) in enumerate(columns):
-            if set(map(type, column)) <= {str, type(None)}:
-                hashes.append(np.fromiter(map(hash, column), dtype=np.int64, count=len(column)))  # None: never asked for
-            else:
-                hashes.append(np.fromiter((hash(norm(v)) for v in column), dtype=np.int64, count=len(column)))
+            if not isinstance(column, ArrowColumn) and not set(map(type, column)) <= {str, type(None)}:
+                column = [norm(v) for v in column]
+            hashes.append(value_hashes(column)[0])  # None: never asked for
             numbers = np.arange(lines.start, lines.stop, lines.step, dtype=np.int64) if isinstance(lines, range) else np.asarray(lines, dtype=np.int64)
             rows.append(numbers | (i << LINE_BITS))
         every = np.concatenate(hashes) if hashes else np.zeros(0, dtype=np.int64)
@@ -65,7 +68,7 @@ class _Values:
     def rows(self, value: Any) -> list[int]:
         """Packed rows whose value normalises as `value` does (not None)."""
         key = norm(value)
-        h = hash(key)
+        h = int(value_hashes([key])[0][0])
         lo, hi = int(np.searchsorted(self._hashes, h, "left")), int(np.searchsorted(self._hashes, h, "right"))
         found = [p for p in self._rows[lo:hi].tolist() if norm(self._value_of(p)) == key]
         return found + self._added.get(key, [])

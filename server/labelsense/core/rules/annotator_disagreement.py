@@ -20,7 +20,7 @@ from typing import Iterator
 from ..dataset import Dataset
 from ..manifest import label_tuple
 from ..types import Finding, Fix, Severity
-from .base import Rule, by_annotator, label_edit
+from .base import RELATED, Rule, by_annotator, label_edit
 
 
 def check(ds: Dataset) -> Iterator[Finding]:
@@ -51,7 +51,8 @@ def check(ds: Dataset) -> Iterator[Finding]:
             rest = [r for r in firsts if r != ref]
             m = ds.manifest(ref)
             fixes = (Fix(f"Set the label to the majority '{majority}'", (label_edit(m, ds.span(ref, "label"), majority),)),) if majority and ds.labels(ref) != (majority,) else ()
-            yield RULE.at(m.path, ds.span(ref, "label"), message, related=ds.related(rest, lambda r: f"vote {ds.labels(r)} by annotator '{ds.manifest(r).annotators[r.row]}'"), fixes=fixes)
+            yield RULE.at(m.path, ds.span(ref, "label"), message, related=ds.related(rest, [f"vote {ds.labels(r)} by annotator '{ds.manifest(r).annotators[r.row]}'" for r in rest[:RELATED]]),
+                          fixes=fixes)
 
 
 def _verdict(votes: list[tuple[str, ...] | None], least: float) -> tuple[str, str | None] | None:

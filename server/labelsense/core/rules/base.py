@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
-from ..dataset import Dataset, RowRef
+from ..dataset import RELATED, Dataset, RowRef  # noqa: F401 - RELATED for the rules
 from ..manifest import Manifest
 from ..types import Edit, Finding, Fix, Related, Severity, Span
 
@@ -76,18 +76,17 @@ def annotator(ds: Dataset, ref: RowRef) -> object:
     return who if isinstance(who, (str, int)) or who is None else repr(who)
 
 
-def comparable(ds: Dataset, group: list[RowRef]) -> dict[RowRef, list[RowRef]]:
-    """For each row of a key, the other rows it must agree with: rows by the same
-    annotator, and every row when either side names no annotator (distinct
-    annotators are votes, LS405's business)."""
-    buckets = by_annotator(ds, group)
-    unnamed = buckets.get(None, [])
-    out = {}
-    for ref in group:
-        who = annotator(ds, ref)
-        pool = group if who is None else buckets[who] + unnamed
-        out[ref] = [r for r in pool if r != ref]
-    return out
+def comparable(ds: Dataset, group: list[RowRef]) -> list[list[int]]:
+    """For each row of a key (by its index in `group`), the indices of the other rows it
+    must agree with: rows by the same annotator, and every row when either side names no
+    annotator (distinct annotators are votes, LS405's business)."""
+    who = [annotator(ds, ref) for ref in group]
+    everyone = range(len(group))
+    if who.count(who[0]) == len(who):  # one annotator, or none named: each row against all others
+        return [[j for j in everyone if j != i] for i in everyone]
+    unnamed = [j for j in everyone if who[j] is None]
+    return [[j for j in everyone if j != i] if w is None else [j for j in everyone if j != i and who[j] == w] + unnamed
+            for i, w in enumerate(who)]
 
 
 def label_set(labels: tuple[str, ...] | None) -> tuple[str, ...] | None:
@@ -102,8 +101,9 @@ def shown(labels: tuple[str, ...] | None) -> str:
     return f"'{labels[0]}'" if len(labels) == 1 else "[" + ", ".join(f"'{v}'" for v in labels) + "]"
 
 
-def others(ds: Dataset, refs: list[RowRef], what: Callable[[RowRef], str], limit: int = 3) -> str:
-    """`'dog' at val.jsonl:4, 'bird' at test.jsonl:9 and 2 more` for messages."""
-    parts = [f"{what(r)} at {ds.where(r)}" for r in refs[:limit]]
+def others(ds: Dataset, refs: list[RowRef], texts: list[str], limit: int = 3) -> str:
+    """`'dog' at val.jsonl:4, 'bird' at test.jsonl:9 and 2 more` for messages: each of the
+    first `limit` refs described by the text at its index in `texts` (which may stop there)."""
+    parts = [f"{text} at {ds.where(r)}" for r, text in zip(refs[:limit], texts)]
     more = f" and {len(refs) - limit} more" if len(refs) > limit else ""
     return ", ".join(parts) + more

@@ -17,27 +17,28 @@ from typing import Iterator
 
 from ..dataset import Dataset
 from ..types import Finding, Severity
-from .base import Rule, comparable, label_set, others, shown
+from .base import RELATED, Rule, comparable, label_set, others, shown
 
 
 def check(ds: Dataset) -> Iterator[Finding]:
     for group in ds.key_groups:
-        written = {r: ds.labels(r) for r in group}
-        labels = {r: label_set(v) for r, v in written.items()}
-        if len(set(labels.values())) < 2:
+        written = [ds.labels(r) for r in group]
+        labels = [label_set(v) for v in written]
+        if labels.count(labels[0]) == len(labels):
             continue
         key = ds.manifest(group[0]).keys[group[0].row]
-        as_shown = {r: shown(v) for r, v in written.items()}
-        for ref, pool in comparable(ds, group).items():
-            rest = [r for r in pool if labels[r] != labels[ref]]
+        as_shown = [shown(v) for v in written]
+        for i, pool in enumerate(comparable(ds, group)):
+            rest = [j for j in pool if labels[j] != labels[i]]
             if not rest:
                 continue
-            text = others(ds, rest, as_shown.__getitem__)
+            ref = group[i]
+            refs = [group[j] for j in rest]
             yield RULE.at(
                 ds.manifest(ref).path,
                 ds.span(ref, "label"),
-                f"conflicting labels for key '{key}': {as_shown[ref]} here, {text}",
-                related=ds.related(rest, lambda r: f"labelled {as_shown[r]}"),
+                f"conflicting labels for key '{key}': {as_shown[i]} here, {others(ds, refs, [as_shown[j] for j in rest[:3]])}",
+                related=ds.related(refs, [f"labelled {as_shown[j]}" for j in rest[:RELATED]]),
             )
 
 

@@ -16,19 +16,20 @@ from typing import Iterator
 
 from ..dataset import Dataset
 from ..types import Edit, Finding, Fix, Severity, Span
-from .base import Rule, comparable, label_set
+from .base import RELATED, Rule, comparable, label_set
 
 
 def check(ds: Dataset) -> Iterator[Finding]:
     for group in ds.key_groups:
-        labels = {r: label_set(ds.labels(r)) for r in group}
-        if len(set(labels.values())) == len(group):
+        labels = [label_set(ds.labels(r)) for r in group]
+        if len(set(labels)) == len(group):
             continue  # no two rows agree: conflicts (LS401), not copies
         key = ds.manifest(group[0]).keys[group[0].row]
-        for ref, pool in comparable(ds, group).items():
-            copies = [r for r in pool if labels[r] == labels[ref]]
+        for i, pool in enumerate(comparable(ds, group)):
+            copies = [group[j] for j in pool if labels[j] == labels[i]]
             if not copies:
                 continue
+            ref = group[i]
             m = ds.manifest(ref)
             later = ref > copies[0]
             fixes = ()
@@ -40,9 +41,10 @@ def check(ds: Dataset) -> Iterator[Finding]:
                 m.path,
                 ds.span(ref, "key"),
                 f"duplicate row: key '{key}' with the same labels {relation} {', '.join(ds.where(r) for r in copies[:3])}{' and more' if len(copies) > 3 else ''}",
-                related=ds.related(copies, lambda r: "same key and labels"),
+                related=ds.related(copies, SAME),
                 fixes=fixes,
             )
 
 
+SAME = ["same key and labels"] * RELATED
 RULE = Rule("LS402", "duplicate-row", Severity.WARNING, check, __doc__)

@@ -21,7 +21,7 @@ from typing import Iterator
 
 from ..dataset import Dataset
 from ..types import Finding, Severity
-from .base import Rule, label_set, others, shown
+from .base import RELATED, Rule, label_set, others, shown
 
 
 def check(ds: Dataset) -> Iterator[Finding]:
@@ -40,13 +40,13 @@ def check(ds: Dataset) -> Iterator[Finding]:
             rest = [r for r in group if labels[r] != labels[ref] and keys[r] != keys[ref]]
             if not rest:
                 continue
-            text = others(ds, rest, lambda r: f"{as_shown[r]} (key '{keys[r]}')")
+            text = others(ds, rest, [f"{as_shown[r]} (key '{keys[r]}')" for r in rest[:3]])
             what = "media content" if role == "media" and ds.spec.hash_media and str(content).startswith("sha256:") else role
             yield RULE.at(
                 ds.manifest(ref).path,
                 ds.span(ref, role),
                 f"same {what} '{_short(content)}' labelled {as_shown[ref]} here, {text}",
-                related=ds.related(rest, lambda r: f"same {role}, labelled {as_shown[r]}"),
+                related=ds.related(rest, [f"same {role}, labelled {as_shown[r]}" for r in rest[:RELATED]]),
             )
 
 

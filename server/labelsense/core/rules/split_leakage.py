@@ -15,7 +15,7 @@ from typing import Iterator
 
 from ..dataset import Dataset, RowRef
 from ..types import Finding, Severity
-from .base import Rule
+from .base import RELATED, Rule
 
 
 def check(ds: Dataset) -> Iterator[Finding]:
@@ -43,7 +43,7 @@ def _leaks(ds: Dataset, groups: list[list[RowRef]], role: str | None, what: str)
                 m.path,
                 ds.span(ref, field),
                 f"split leakage: {label} is in {splits[ref]} and in {', '.join(names)} ({', '.join(ds.where(r) for r in rest[:3])})",
-                related=ds.related(rest, lambda r: f"same {what} in {splits[r]}"),
+                related=ds.related(rest, [f"same {what} in {splits[r]}" for r in rest[:RELATED]]),
             )
 
 
