@@ -10,7 +10,7 @@ from functools import lru_cache
 from collections import Counter
 from pathlib import Path
 from urllib.parse import quote
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Sequence
 
 from .. import __version__
 from ..core.rules.registry import BY_CODE, RULES
@@ -95,10 +95,15 @@ def json_fragments(findings: list[Finding]) -> list[bytes]:
     return [b"  " + dumps(d, option=indent).replace(b"\n", b"\n  ") for d in finding_dicts(findings)]
 
 
-def json_parts(fragments: list[bytes]) -> list[bytes]:
-    """The JSON output from `json_fragments` (of findings in output order), in three pieces
-    to write one after the other (joining them too would copy the 60 MB of 100k findings again)."""
-    return [b"[\n", b",\n".join(fragments), b"\n]"] if fragments else [b"[]"]
+def json_parts(fragments: Sequence[bytes | memoryview]) -> list[bytes | memoryview]:
+    """The JSON output from `json_fragments` (of findings in output order), as pieces to
+    write one after the other (joining them would copy the 60 MB of 100k findings again)."""
+    if not fragments:
+        return [b"[]"]
+    parts = [b",\n"] * (2 * len(fragments) + 1)
+    parts[0], parts[-1] = b"[\n", b"\n]"
+    parts[1::2] = fragments
+    return parts
 
 
 def _location(path: str, line: int, col: int, end_line: int | None = None, end_col: int | None = None) -> dict[str, Any]:

@@ -87,6 +87,17 @@ def main(argv: Sequence[str] | None = None, exit_now: bool = False) -> int:
     return code
 
 
+def _write_parts(parts: list[bytes | memoryview]) -> None:
+    """Bytes to standard output in a few large writes (to its file descriptor when it has one)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError):  # a stream in memory (io.UnsupportedOperation is both)
+        sys.stdout.buffer.writelines(parts)
+        return
+    with open(fd, "wb", buffering=1 << 20, closefd=False) as out:
+        out.writelines(parts)
+
+
 def _rule(word: str) -> int:
     r = lookup(word)
     if r is None:
@@ -125,7 +136,7 @@ def _check(args: argparse.Namespace, held: list | None = None) -> int:
         try:
             if isinstance(text, list) and hasattr(sys.stdout, "buffer"):
                 sys.stdout.flush()
-                sys.stdout.buffer.writelines([*text, b"\n"])
+                _write_parts([*text, b"\n"])
             else:
                 print(b"".join(text).decode() if isinstance(text, list) else text)
             sys.stdout.flush()

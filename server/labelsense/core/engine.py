@@ -19,7 +19,7 @@ from .jsonl import read_jsonl
 from .manifest import Manifest
 from .parquet import read_parquet
 from .rowschema import RowSchema
-from .rulefork import run_each, run_forked, trace_of
+from .rulefork import Fragment, run_each, run_forked, trace_of
 from .rules.base import Rule, reads
 from .rules.registry import matches, selected
 from .taxonomy import find_taxonomy, load_taxonomy
@@ -31,7 +31,7 @@ Progress = Callable[[int, int, str], None]  # (bytes done, bytes total, current 
 @dataclass
 class Report:
     findings: list[Finding] = field(default_factory=list)
-    rendered: list[bytes] | None = None  # with `check(render=...)`: each finding rendered, in the same order (the output)
+    rendered: list[Fragment] | None = None  # with `check(render=...)`: each finding rendered, in the same order (the output)
     files: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # config and internal errors: exit 2
 
@@ -188,7 +188,7 @@ def _check(targets: list[Path], select: tuple[str, ...] | None, ignore: tuple[st
     # files under a broken config are not checked with defaults: its error is the finding
     config_roots = [c.root for c in configs if c.path is not None] + [p.parent for p in config_errors]
     found_all: list[Finding] = []
-    rendered_all: list[bytes] = []
+    rendered_all: list[Fragment] = []
     for config in configs:
         rules = selected(select if select is not None else config.rules.select, tuple(config.rules.ignore) + tuple(ignore))
         for spec in config.datasets:

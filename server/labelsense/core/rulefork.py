@@ -1,6 +1,6 @@
 """Rules run on two cores: a forked child runs a share of them on the same loaded
-dataset (inherited, not copied) and hands its findings back as msgpack in a
-file in memory, while this process runs the rest.
+dataset (inherited, not copied) and hands its findings back in a file in memory
+(their rendering as is, the rest as msgpack), while this process runs the rest.
 
 The child only runs rules (pure Python over the dataset) and leaves with `os._exit`;
 it never writes to the parent's streams. Where there is no `fork`, for small
@@ -9,32 +9,47 @@ other thread held at the fork, say), its share runs here.
 """
 from __future__ import annotations
 
+import copy
+import itertools
+import mmap
 import os
 import select
+import struct
 import signal
 import tempfile
 import threading
 import time
 import traceback
-from typing import BinaryIO, Callable, Optional
+from typing import BinaryIO, Callable, Iterable, Iterator, Optional
 
 import msgspec
 
-from .dataset import Dataset
+import numpy as np
+
+from .dataset import Dataset, RowRef
 from .rules.base import Rule
 from .types import Finding
 
 MIN_ROWS = 200_000  # below this a fork costs more than it saves
+_BATCH = 1024  # buffers per writev (the system's IOV_MAX)
 MIN_WAIT = 10.0  # seconds the child may take beyond this side's share (at least 4x that share's time)
-# The child's share: the rules that need only the rows grouped by key (built before the fork),
-# about half of the rule and rendering time on the benchmark's 1M rows (measured: 0.76 + 0.15 s
-# there, 0.89 + 0.06 s here, JSONL); this side builds the other groupings its rules need meanwhile.
-CHILD_CODES = frozenset({"LS401", "LS402", "LS405"})
+# Rules whose findings come from the rows grouped by key, one group at a time: the groups (built
+# before the fork) are handed out in SLICES slices to whichever side is free, so the two sides
+# end together whatever the data (measured on the benchmark's 1M rows: these two rules and their
+# rendering are about half of the rule time). The child alone runs CHILD_CODES meanwhile, this
+# side the other rules and the other groupings they need.
+SHARED_CODES = frozenset({"LS401", "LS402"})
+CHILD_CODES = frozenset({"LS405"})
+SLICES = 64
 
 OnError = Callable[[Rule, BaseException], None]
 Finish = Callable[[list[Finding]], list[Finding]]
 Render = Callable[[list[Finding]], list[bytes]]
-_Payload = tuple[list[Finding], Optional[list[bytes]], list[tuple[str, str, str]]]  # findings, their rendering, (code, repr, traceback) of failed rules
+Fragment = bytes | memoryview  # a finding rendered: here, or by the child (a view of its payload)
+_Failure = tuple[str, str, str]  # code, repr, traceback of a failed rule
+_Payload = tuple[list[Finding], Optional[list[Fragment]], list[_Failure], list[int]]  # findings, their rendering, failures, slices checked
+_Head = tuple[list[Finding], Optional[list[int]], list[_Failure], list[int]]  # in the file: the fragments' lengths for the fragments
+_LENGTH = struct.Struct("<Q")
 
 
 class ChildRuleError(Exception):
@@ -54,68 +69,115 @@ def trace_of(exc: BaseException) -> str:
 
 
 def run_forked(ds: Dataset, rules: list[Rule], on_error: OnError, finish: Finish = list,
-               render: Render | None = None) -> tuple[list[Finding], list[bytes] | None]:
-    """The rules' findings (in no particular order), the child's share computed in a fork; each
+               render: Render | None = None) -> tuple[list[Finding], list[Fragment] | None]:
+    """The rules' findings (in no particular order), part of them computed in a fork; each
     side passes its findings through `finish` (config overrides, say) and, with `render`, also
     returns them rendered for output, one fragment per finding, in the same order. Rendered
     findings from the child come back without related locations and fixes (their fragments
     hold them; a caller that renders needs the findings only to order and count them)."""
     theirs = [r for r in rules if r.code in CHILD_CODES]
-    ours = [r for r in rules if r.code not in CHILD_CODES]
+    shared = [r for r in rules if r.code in SHARED_CODES]
+    ours = [r for r in rules if r.code not in CHILD_CODES | SHARED_CODES]
 
-    def here(share: list[Rule], failed: OnError) -> tuple[list[Finding], list[bytes] | None]:
-        found = finish(run_each(ds, share, failed))
-        return found, render(found) if render else None
+    def here(own: list[Rule], failed: OnError, slices: Iterable[int] = ()) -> tuple[list[Finding], list[bytes] | None, list[int]]:
+        """`own` rules on the whole dataset, and the shared rules on `slices` of its key groups."""
+        found, done = run_each(ds, own, failed), []
+        for i in slices:
+            found += run_each(_sliced(ds, parts[i]), shared, failed)
+            done.append(i)
+        found = finish(found)
+        return found, render(found) if render else None, done
 
-    if not hasattr(os, "fork") or not theirs or not ours or sum(map(len, ds.manifests)) < MIN_ROWS:
-        return here(rules, on_error)
+    if not hasattr(os, "fork") or not (theirs or shared) or not (ours or shared) or sum(map(len, ds.manifests)) < MIN_ROWS:
+        return here(rules, on_error)[:2]
     # Built once, before the fork, for both sides; and so the child never waits for the lock
     # that builds a cached property (one per property, which another thread may hold).
-    ds.key_groups  # noqa: B018
+    groups = ds.key_groups
+    bounds = np.linspace(0, len(groups), min(SLICES, len(groups)) + 1).astype(int).tolist() if shared else [0]
+    parts = [groups[a:b] for a, b in itertools.pairwise(bounds)]
     with _scratch() as box:
         try:
             done_r, done_w = os.pipe()  # the child writes one byte once its payload is in `box`
         except OSError:
-            return here(rules, on_error)
+            return here(rules, on_error)[:2]
+        try:
+            queue = _Queue(len(parts))
+        except OSError:
+            os.close(done_r)
+            os.close(done_w)
+            return here(rules, on_error)[:2]
         try:
             pid = os.fork()
         except OSError:  # no memory or processes left for a child: all of it here
-            os.close(done_r)
-            os.close(done_w)
-            return here(rules, on_error)
+            for fd in (done_r, done_w, queue.fd):
+                os.close(fd)
+            return here(rules, on_error)[:2]
         if pid == 0:  # the child: run its share, write, leave without running any cleanup of the parent's
             try:
                 os.close(done_r)
                 quiet = os.open(os.devnull, os.O_RDWR)  # a language server's stdio is its protocol channel
                 for fd in (0, 1):
                     os.dup2(quiet, fd)
-                failed: list[tuple[str, str, str]] = []
-                found, fragments = here(theirs, lambda rule, exc: failed.append((rule.code, repr(exc), traceback.format_exc())))
+                failed: dict[str, _Failure] = {}
+                found, fragments, done = here(theirs, lambda rule, exc: failed.setdefault(rule.code, (rule.code, repr(exc), traceback.format_exc())), queue)
                 if fragments is not None:  # half the bytes to pass back, and to decode there
                     found = [msgspec.structs.replace(f, related=(), fixes=()) for f in found]
-                box.write(msgspec.msgpack.encode((found, fragments, failed)))
-                box.flush()
+                _put(box, found, fragments, list(failed.values()), done)
                 os.write(done_w, b"1")
             finally:
                 os._exit(0)
         os.close(done_w)
         started = time.monotonic()
+        reported: set[str] = set()  # a shared rule fails once per slice: reported once
+
+        def failed_here(rule: Rule, exc: BaseException) -> None:
+            if rule.code not in reported:
+                reported.add(rule.code)
+                on_error(rule, exc)
+
         try:
-            findings, rendered = here(ours, on_error)
+            findings, rendered, mine = here(ours, failed_here, queue)
         except BaseException:  # this side failed outside any rule: stop the child, then fail
             _collect(pid, done_r, box, 0)
             raise
+        finally:
+            os.close(queue.fd)
         payload = _collect(pid, done_r, box, max(MIN_WAIT, 4 * (time.monotonic() - started)))
     if payload is not None and render is not None and (payload[1] is None or len(payload[1]) != len(payload[0])):
         payload = None  # its findings, stripped, without their fragments: as unusable as no payload
     if payload is None:  # the child died or wrote nothing usable: its share runs here
-        found, fragments = here(theirs, on_error)
+        payload = (*here(theirs, failed_here, sorted(set(range(len(parts))) - set(mine))), [])
     else:
-        found, fragments, failures = payload
-        by_code = {r.code: r for r in theirs}
-        for code, text, trace in failures:
-            on_error(by_code[code], ChildRuleError(text, trace))
-    return findings + found, None if render is None else rendered + fragments  # type: ignore[operator]
+        by_code = {r.code: r for r in theirs + shared}
+        for code, text, trace in payload[2]:
+            failed_here(by_code[code], ChildRuleError(text, trace))
+        if missing := sorted(set(range(len(parts))) - set(mine) - set(payload[3])):  # (never: each slice is taken by one side)
+            extra = here([], failed_here, missing)
+            payload = (payload[0] + extra[0], None if render is None else payload[1] + extra[1], [], [])  # type: ignore[operator]
+    return findings + payload[0], None if render is None else rendered + payload[1]  # type: ignore[operator]
+
+
+class _Queue:
+    """The numbers 0…n-1, each handed to whichever process reads it first from a pipe both
+    inherit (the write end closed: an empty queue reads as its end)."""
+
+    def __init__(self, n: int) -> None:
+        self.fd, write = os.pipe()
+        try:
+            os.write(write, struct.pack(f"<{n}H", *range(n)))  # n <= SLICES: far below a pipe's buffer
+        finally:
+            os.close(write)
+
+    def __iter__(self) -> Iterator[int]:
+        while len(got := os.read(self.fd, 2)) == 2:
+            yield struct.unpack("<H", got)[0]
+
+
+def _sliced(ds: Dataset, groups: list[list[RowRef]]) -> Dataset:
+    """The dataset with only `groups` as its key groups (for the rules that read nothing else of them)."""
+    view = copy.copy(ds)
+    view.__dict__["key_groups"] = groups
+    return view
 
 
 def run_each(ds: Dataset, rules: list[Rule], on_error: OnError) -> list[Finding]:
@@ -140,6 +202,40 @@ def _scratch() -> BinaryIO:
     return tempfile.TemporaryFile(prefix="labelsense-")
 
 
+def _put(box: BinaryIO, found: list[Finding], fragments: list[bytes] | None, failed: list[_Failure], done: list[int]) -> None:
+    """Write a payload: the fragments one after the other (gathered by the system, not
+    joined here), then the rest as msgpack, then where that starts."""
+    fd = box.fileno()
+    _write_all(fd, fragments or [])
+    start = sum(map(len, fragments or ()))
+    _write_all(fd, [msgspec.msgpack.encode((found, None if fragments is None else list(map(len, fragments)), failed, done)), _LENGTH.pack(start)])
+
+
+def _write_all(fd: int, pieces: list[bytes]) -> None:
+    for at in range(0, len(pieces), _BATCH):
+        batch = pieces[at : at + _BATCH]
+        wrote = os.writev(fd, batch)
+        if wrote < sum(map(len, batch)):  # a short write (a signal, a full disk): the rest in turn
+            rest = memoryview(b"".join(batch))[wrote:]
+            while rest:
+                rest = rest[os.write(fd, rest):]
+
+
+def _take(box: BinaryIO) -> _Payload:
+    """A payload `_put` wrote. The fragments are views of the file mapped into memory (60 MB
+    of them at 1M rows: copying them made the memory to copy into, page by page)."""
+    fd = box.fileno()
+    size = os.fstat(fd).st_size
+    start = _LENGTH.unpack(os.pread(fd, _LENGTH.size, size - _LENGTH.size))[0]
+    found, lengths, failed, done = msgspec.msgpack.decode(os.pread(fd, size - _LENGTH.size - start, start), type=_Head)
+    if lengths is None:
+        return found, None, failed, done
+    if sum(lengths) != start:
+        raise ValueError("fragments and their lengths disagree")
+    view = memoryview(mmap.mmap(fd, start, prot=mmap.PROT_READ, flags=mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0))) if start else memoryview(b"")
+    return found, [view[end - n : end] for n, end in zip(lengths, itertools.accumulate(lengths))], failed, done
+
+
 def _collect(pid: int, done: int, box: BinaryIO, wait: float) -> _Payload | None:
     """The child's payload once it says it is written; None if it ends without saying so or
     says nothing for `wait` seconds (then it is killed). The child is reaped on a thread, so
@@ -152,9 +248,8 @@ def _collect(pid: int, done: int, box: BinaryIO, wait: float) -> _Payload | None
         if not ready:
             os.kill(pid, signal.SIGKILL)
             return None
-        box.seek(0)
-        return msgspec.msgpack.decode(box.read(), type=_Payload)
-    except (OSError, ValueError, msgspec.DecodeError, msgspec.ValidationError):
+        return _take(box)
+    except (OSError, ValueError, struct.error, msgspec.DecodeError, msgspec.ValidationError):
         try:
             os.kill(pid, signal.SIGKILL)
         except OSError:  # gone already
