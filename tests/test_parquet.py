@@ -132,3 +132,18 @@ def test_schemas_the_column_path_cannot_split_are_checked_by_row(tmp_path, schem
     assert rs.usable, rs.problems
     expected = {i: rs.errors({k: v for k, v in row.items() if v is not None}) for i, row in enumerate(table.to_pylist())}
     assert rs.table_errors(table) == {i: e for i, e in expected.items() if e}
+
+
+def test_a_parquet_files_schema_screen_is_taken_when_its_failures_are_first_wanted(tmp_path) -> None:
+    from labelsense.core.config import default_config
+    from labelsense.core.parquet import read_parquet
+
+    (tmp_path / "row.schema.json").write_text(json.dumps({"type": "object", "properties": {"split": {"enum": ["train", "test"]}}}))
+    pq.write_table(pa.table({"id": ["a", "b", "c"], "label": ["x", "y", "z"], "split": ["train", "dev", "oops"]}), tmp_path / "m.parquet")
+    spec = default_config(tmp_path).datasets[0]
+    m = read_parquet(tmp_path / "m.parquet", spec, RowSchema.load(tmp_path / "row.schema.json"))
+    assert m.screen is not None  # still running, or done and not yet taken
+    assert [row for row, _ in m.subset([2], {2}).schema_failures] == [0]  # a subset settles first (row 2 is its row 0)
+    assert m.screen is None and [row for row, _ in m.schema_failures] == [1, 2]
+    m.settle()
+    assert [row for row, _ in m.schema_failures] == [1, 2]  # taken once

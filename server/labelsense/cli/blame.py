@@ -28,16 +28,6 @@ from ..core.paths import MANIFEST_SUFFIXES
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")  # and lone surrogates
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    blame = sub.add_parser("blame", help="label history of one sample (--key/--line), or the last label change of every row")
-    blame.add_argument("file", type=Path, help="a JSONL or Parquet manifest in a git repository")
-    which = blame.add_mutually_exclusive_group()
-    which.add_argument("--key", help="the sample's key (the value of its key field)")
-    which.add_argument("--line", type=int, help="the sample's 1-based line (JSONL) or row number (Parquet)")
-    blame.add_argument("--format", choices=("text", "json"), default="text")
-    blame.add_argument("--no-progress", action="store_true", help="never show a progress bar")
-
-
 def run(args: argparse.Namespace) -> int:
     path: Path = args.file
     try:

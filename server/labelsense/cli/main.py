@@ -38,9 +38,13 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     check.add_argument("--statistics", action="store_true", help="print the number of findings per rule")
     check.add_argument("--no-progress", action="store_true", help="never show a progress bar")
-    from .blame import add_parser as add_blame
-
-    add_blame(sub)
+    blame = sub.add_parser("blame", help="label history of one sample (--key/--line), or the last label change of every row")
+    blame.add_argument("file", type=Path, help="a JSONL or Parquet manifest in a git repository")
+    which = blame.add_mutually_exclusive_group()
+    which.add_argument("--key", help="the sample's key (the value of its key field)")
+    which.add_argument("--line", type=int, help="the sample's 1-based line (JSONL) or row number (Parquet)")
+    blame.add_argument("--format", choices=("text", "json"), default="text")
+    blame.add_argument("--no-progress", action="store_true", help="never show a progress bar")
     rule = sub.add_parser("rule", help="show the documentation of one rule")
     rule.add_argument("code", help="a rule code (LS301) or name (unknown-class)")
     sub.add_parser("rules", help="list every rule")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import bisect
 import re
+import threading
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Iterator
@@ -22,6 +24,7 @@ from .filelines import FileLines
 from .locate import Member, locate, locate_field, top_members
 from .types import Problem, Span
 
+_SETTLING = threading.Lock()
 SPLIT_NAMES = {"train": "train", "training": "train", "val": "val", "valid": "val", "validation": "val", "dev": "val", "test": "test", "testing": "test"}
 _SPLIT_WORD = re.compile(r"(?<![a-z])(train|training|validation|valid|val|dev|test|testing)(?![a-z])")
 
@@ -35,8 +38,16 @@ def split_from_name(file_name: str) -> str | None:
 def normalise_split(value: Any) -> str | None:
     if value is None:
         return None
+    if value.__class__ is str and (known := _SPLITS_SEEN.get(value)) is not None:
+        return known
     text = str(value).strip().lower()
-    return SPLIT_NAMES.get(text, text)
+    found = SPLIT_NAMES.get(text, text)
+    if value.__class__ is str and len(_SPLITS_SEEN) < 4096:  # a split column has a few distinct values
+        _SPLITS_SEEN[value] = found
+    return found
+
+
+_SPLITS_SEEN: dict[str, str] = {}
 
 
 def label_tuple(value: Any) -> tuple[str, ...] | None:
@@ -245,7 +256,8 @@ class Manifest:
     bboxes: BoxColumn | list[Any] = field(default_factory=list)
     file_split: str | None = None
     problems: list[Problem] = field(default_factory=list)
-    schema_failures: list[tuple[int, Any]] = field(default_factory=list)  # (row, value) that broke the row schema
+    schema_failures: list[tuple[int, Any]] = field(default_factory=list)  # (row, errors) that broke the row schema
+    screen: Future | None = None  # a row-schema screen still running (a worker thread's): see `settle`
     line_count: int = 0
     text_of: Any = None  # callable(line) -> str, for spans; None for Parquet
     column_names: tuple[str, ...] = ()
@@ -282,12 +294,23 @@ class Manifest:
             return Span(line, 0, line, len(stripped))
         return Span(line, found[0], line, found[1])
 
+    def settle(self) -> None:
+        """Wait for a row-schema screen still running, and add its failures to `schema_failures`
+        (the rules do first; a process forks only once every screen is done)."""
+        if self.screen is None:
+            return
+        with _SETTLING:  # two threads of a server may both want them
+            if self.screen is not None:
+                self.schema_failures = sorted([*self.schema_failures, *self.screen.result().items()], key=lambda item: item[0])
+                self.screen = None
+
     def subset(self, rows: list[int], lines: set[int]) -> "Manifest":
         """Only `rows` (in order) and the reader problems on `lines`, with the same path,
         fields, line numbers and text: rules run on it see those rows alone."""
         def pick(column: Any) -> list[Any]:
             return [column[r] for r in rows]
 
+        self.settle()
         where = {r: i for i, r in enumerate(rows)}
         return replace(self, lines=pick(self.lines), keys=pick(self.keys), labels=pick(self.labels), splits=pick(self.splits),
                        annotators=pick(self.annotators), contents=pick(self.contents), media=pick(self.media), texts=pick(self.texts),

@@ -76,8 +76,7 @@ def read_parquet(path: Path, dataset: DatasetConfig, schema: RowSchema | None = 
     for code, role in (("LS202", "key"), ("LS203", "label")):
         if fields[role] not in names:
             manifest.problems.append(Problem(code, Span(0, 0, 0, 0), f"Parquet file has no {role} column '{fields[role]}' (columns: {', '.join(table.column_names)})"))
-    if checked is not None:
-        manifest.schema_failures = sorted(checked.result().items())
+    manifest.screen = checked  # taken when the failures are first wanted (Manifest.settle): meanwhile key groups are built, say
     del table, checked
     arrowpool.release()
     return manifest

@@ -79,20 +79,36 @@ def run_forked(ds: Dataset, rules: list[Rule], on_error: OnError, finish: Finish
     shared = [r for r in rules if r.code in SHARED_CODES]
     ours = [r for r in rules if r.code not in CHILD_CODES | SHARED_CODES]
 
-    def here(own: list[Rule], failed: OnError, slices: Iterable[int] = ()) -> tuple[list[Finding], list[bytes] | None, list[int]]:
-        """`own` rules on the whole dataset, and the shared rules on `slices` of its key groups."""
-        found, done = run_each(ds, own, failed), []
+    def here(own: list[Rule], failed: OnError, slices: Iterable[int] = (), sink: "_Sink | None" = None) -> tuple[list[Finding], list[Fragment] | None, list[int]]:
+        """`own` rules on the whole dataset, then the shared rules on `slices` of its key
+        groups; each part's findings finished and rendered as soon as it is done (so the
+        sides' shares include rendering), and written to `sink` when there is one."""
+        found: list[Finding] = []
+        rendered: list[Fragment] | None = [] if render else None
+        done: list[int] = []
+
+        def add(new: list[Finding]) -> None:
+            new = finish(new)
+            pieces = render(new) if render else None
+            if sink is not None:
+                new, pieces = sink.add(new, pieces)
+            found.extend(new)
+            if rendered is not None and pieces is not None:
+                rendered.extend(pieces)
+
+        add(run_each(ds, own, failed))
         for i in slices:
-            found += run_each(_sliced(ds, parts[i]), shared, failed)
+            add(run_each(_sliced(ds, parts[i]), shared, failed))
             done.append(i)
-        found = finish(found)
-        return found, render(found) if render else None, done
+        return found, rendered, done
 
     if not hasattr(os, "fork") or not (theirs or shared) or not (ours or shared) or sum(map(len, ds.manifests)) < MIN_ROWS:
         return here(rules, on_error)[:2]
     # Built once, before the fork, for both sides; and so the child never waits for the lock
     # that builds a cached property (one per property, which another thread may hold).
     groups = ds.key_groups
+    for m in ds.manifests:  # no thread of this process may be working at the fork (the child would wait for it forever)
+        m.settle()
     bounds = np.linspace(0, len(groups), min(SLICES, len(groups)) + 1).astype(int).tolist() if shared else [0]
     parts = [groups[a:b] for a, b in itertools.pairwise(bounds)]
     with _scratch() as box:
@@ -119,10 +135,9 @@ def run_forked(ds: Dataset, rules: list[Rule], on_error: OnError, finish: Finish
                 for fd in (0, 1):
                     os.dup2(quiet, fd)
                 failed: dict[str, _Failure] = {}
-                found, fragments, done = here(theirs, lambda rule, exc: failed.setdefault(rule.code, (rule.code, repr(exc), traceback.format_exc())), queue)
-                if fragments is not None:  # half the bytes to pass back, and to decode there
-                    found = [msgspec.structs.replace(f, related=(), fixes=()) for f in found]
-                _put(box, found, fragments, list(failed.values()), done)
+                sink = _Sink(box.fileno())
+                _, _, done = here(theirs, lambda rule, exc: failed.setdefault(rule.code, (rule.code, repr(exc), traceback.format_exc())), queue, sink)
+                sink.close(list(failed.values()), done, rendered=render is not None)
                 os.write(done_w, b"1")
             finally:
                 os._exit(0)
@@ -202,13 +217,30 @@ def _scratch() -> BinaryIO:
     return tempfile.TemporaryFile(prefix="labelsense-")
 
 
-def _put(box: BinaryIO, found: list[Finding], fragments: list[bytes] | None, failed: list[_Failure], done: list[int]) -> None:
-    """Write a payload: the fragments one after the other (gathered by the system, not
-    joined here), then the rest as msgpack, then where that starts."""
-    fd = box.fileno()
-    _write_all(fd, fragments or [])
-    start = sum(map(len, fragments or ()))
-    _write_all(fd, [msgspec.msgpack.encode((found, None if fragments is None else list(map(len, fragments)), failed, done)), _LENGTH.pack(start)])
+class _Sink:
+    """The child's payload, written as its findings come: their fragments one after the
+    other (gathered by the system, not joined here); at the end the findings (without
+    related locations and fixes when rendered: half the bytes to pass back and to decode
+    there) with the fragments' lengths as msgpack, then where that starts."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.found: list[Finding] = []
+        self.lengths: list[int] = []
+        self.start = 0  # bytes of fragments so far: where the rest will start
+
+    def add(self, found: list[Finding], pieces: list[bytes] | None) -> tuple[list[Finding], list[Fragment]]:
+        if pieces is not None:
+            _write_all(self.fd, pieces)
+            self.lengths += map(len, pieces)
+            self.start += sum(map(len, pieces))
+            found = [msgspec.structs.replace(f, related=(), fixes=()) for f in found]
+        self.found += found
+        return [], []
+
+    def close(self, failed: list[_Failure], done: list[int], rendered: bool) -> None:
+        head = msgspec.msgpack.encode((self.found, self.lengths if rendered else None, failed, done))
+        _write_all(self.fd, [head, _LENGTH.pack(self.start)])
 
 
 def _write_all(fd: int, pieces: list[bytes]) -> None:
@@ -222,7 +254,7 @@ def _write_all(fd: int, pieces: list[bytes]) -> None:
 
 
 def _take(box: BinaryIO) -> _Payload:
-    """A payload `_put` wrote. The fragments are views of the file mapped into memory (60 MB
+    """A payload `_Sink` wrote. The fragments are views of the file mapped into memory (60 MB
     of them at 1M rows: copying them made the memory to copy into, page by page)."""
     fd = box.fileno()
     size = os.fstat(fd).st_size

@@ -23,6 +23,7 @@ from .base import Rule, problems
 def check(ds: Dataset) -> Iterator[Finding]:
     yield from problems(ds, RULE)
     for m in ds.manifests:
+        m.settle()
         for row, errors in m.schema_failures:
             for path, message in errors:
                 where = "/".join(map(str, path))
