@@ -31,3 +31,31 @@ def test_rows_with_labels_by_code_and_by_value_agree(tmp_path) -> None:
     assert [(r.manifest, r.row) for r, _, _ in ds.rows_with_labels({"cat"})] == [(0, 0), (0, 3), (0, 4), (1, 0), (1, 1)]
     single.labels.append("cat")  # rows added by an edit another thread is still making: the codes are stale
     assert [(r.manifest, r.row) for r, _, _ in ds.rows_with_labels({"cat"})][:4] == [(0, 0), (0, 3), (0, 4), (0, 5)]
+
+
+def test_groups_keep_their_rows_as_numbers_and_spread_says_which_agree(tmp_path) -> None:
+    import numpy as np
+    import pyarrow as pa
+
+    from labelsense.core.column import CodedColumn
+    from labelsense.core.dataset import Groups
+
+    config = default_config(tmp_path)
+    coded = lambda values: CodedColumn(pa.chunked_array([pa.array(values, pa.string())]), {})  # noqa: E731
+    a = Manifest(path="/d/train.jsonl", kind="jsonl", lines=[0, 1, 2, 3], keys=["k1", "k2", "k3", "k4"], labels=coded(["cat", "dog", "cat", None]),
+                 splits=coded(["Train", None, "test", "val"]), file_split="train", fields={"split": "split"})
+    b = Manifest(path="/d/test.jsonl", kind="jsonl", lines=[0, 1, 2, 3], keys=["k1", "k2", "k3", "k4"], labels=coded(["cat", "cat", "cat", None]),
+                 file_split="test", fields={})
+    ds = Dataset(config, config.datasets[0], [a, b])
+    groups = ds.key_groups
+    assert isinstance(groups, Groups) and [[(r.manifest, r.row) for r in g] for g in groups] == [[(0, i), (1, i)] for i in range(4)]
+    assert groups.rows.tolist() == [0, 4, 1, 5, 2, 6, 3, 7] and groups.starts.tolist() == [0, 2, 4, 6] and groups.sizes().tolist() == [2, 2, 2, 2]
+    low, high = ds.spread(groups, ds.label_numbers)
+    assert (low == high).tolist() == [True, False, True, True]  # k2: dog and cat; k4: no label twice
+    assert ds.split_numbers.tolist()[:4] == [0, 0, 1, 2] and ds.split_numbers.tolist()[4:] == [1] * 4  # "Train" is train; no value: the file's
+    low, high = ds.spread(groups, ds.split_numbers, absent=False)
+    assert (low < high).tolist() == [True, True, False, True]  # k3: test and test
+    part = groups[1:3]
+    assert isinstance(part, Groups) and part.rows.tolist() == [1, 5, 2, 6] and part.starts.tolist() == [0, 2]
+    assert (np.subtract(*ds.spread(part, ds.label_numbers)) != 0).tolist() == [True, False]
+    assert ds.spread(list(groups), ds.label_numbers) is None and ds.spread(groups[::2], ds.label_numbers) is None  # not Groups: look at every group

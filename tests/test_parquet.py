@@ -147,3 +147,24 @@ def test_a_parquet_files_schema_screen_is_taken_when_its_failures_are_first_want
     assert m.screen is None and [row for row, _ in m.schema_failures] == [1, 2]
     m.settle()
     assert [row for row, _ in m.schema_failures] == [1, 2]  # taken once
+
+
+def test_only_the_columns_a_rule_or_the_row_schema_reads_are_read(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from labelsense.core import parquet
+    from labelsense.core.config import default_config
+
+    schema = {"type": "object", "required": ["id"], "properties": {
+        "caption": {"type": "string", "description": "any string will do"},  # proved by the column's type
+        "score": {"type": "string"},  # not by an integer column: read, and every row breaks it
+        "split": {"enum": ["train", "test"]}}}
+    (tmp_path / "row.schema.json").write_text(json.dumps(schema))
+    pq.write_table(pa.table({"id": ["a", "b"], "label": ["x", "y"], "caption": ["c", None], "score": [1, 2], "split": ["train", "dev"],
+                             "pixels": [b"\x00" * 10, b"\x01"]}), tmp_path / "m.parquet")
+    asked: list[list[str] | None] = []
+    real = pq.read_table
+    monkeypatch.setattr(parquet.pq, "read_table", lambda path, columns=None: asked.append(columns) or real(path, columns=columns))
+    m = parquet.read_parquet(tmp_path / "m.parquet", default_config(tmp_path).datasets[0], RowSchema.load(tmp_path / "row.schema.json"))
+    assert asked == [["id", "label", "score", "split"]]
+    assert m.column_names == ("id", "label", "caption", "score", "split", "pixels")
+    m.settle()
+    assert [(row, [path for path, _ in errors]) for row, errors in m.schema_failures] == [(0, [["score"]]), (1, [["score"], ["split"]])]

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .. import __version__
-from ..core import engine
+from ..core import engine, heap
 from ..core.fixer import apply_edits
 from ..core.rules.registry import RULES, lookup, selector_matches_any, all_selector_words
 from ..core.config import nearest
@@ -80,6 +80,8 @@ def main(argv: Sequence[str] | None = None, exit_now: bool = False) -> int:
             print(f"{r.code}  {r.name:<30} {r.severity.label:<8} {r.summary}")
         return 0
     held: list = []  # what the check built, freed with the process when it exits now
+    if exit_now:
+        heap.keep_freed()  # a process about to end: what it frees is for its own reuse
     code = _check(args, held if exit_now else None)
     if exit_now:
         for stream in (sys.stdout, sys.stderr):

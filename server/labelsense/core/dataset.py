@@ -19,7 +19,7 @@ import numpy as np
 from . import media
 from .column import ArrowColumn, CodedColumn, LazyColumn, value_hashes
 from .config import Config, DatasetConfig
-from .manifest import DISTINCT_ATTRS, SHARED_ATTRS, Manifest, label_tuple
+from .manifest import DISTINCT_ATTRS, SHARED_ATTRS, Manifest, label_tuple, normalise_split
 from .rowindex import RowIndex, unpack
 from .rowschema import RowSchema
 from .taxonomy import Taxonomy
@@ -48,6 +48,32 @@ def _apply(counts: Counter[Any], removed: Counter[Any], added: Counter[Any]) -> 
 
 
 RELATED = 20  # related locations listed with a finding, at most
+
+
+class Groups(list):
+    """Groups of rows (lists of RowRef), with their rows as numbers of the dataset's rows
+    (`rows`, group after group) and where each group starts there (`starts`)."""
+
+    def __init__(self, rows: np.ndarray | None = None, starts: np.ndarray | None = None) -> None:
+        super().__init__()
+        self.rows = rows if rows is not None else np.zeros(0, dtype=np.int64)
+        self.starts = starts if starts is not None else np.zeros(0, dtype=np.int64)
+
+    def sizes(self) -> np.ndarray:
+        return np.diff(np.append(self.starts, len(self.rows)))
+
+    def __getitem__(self, i: Any) -> Any:
+        if not isinstance(i, slice):
+            return super().__getitem__(i)
+        picked = Groups()
+        picked.extend(super().__getitem__(i))
+        first, stop, step = i.indices(len(self))
+        if step == 1 and stop > first:
+            ends = np.append(self.starts[1:], len(self.rows))
+            picked.rows, picked.starts = self.rows[self.starts[first] : ends[stop - 1]], self.starts[first:stop] - self.starts[first]
+        elif step != 1:
+            return list(picked)  # (no rows kept: a rule then looks at every group)
+        return picked
 
 
 class RowRef(NamedTuple):
@@ -106,7 +132,7 @@ class Dataset:
     def _offsets(self) -> np.ndarray:
         return np.cumsum([0] + [len(m) for m in self.manifests])
 
-    def _groups(self, columns: list[Sequence[Any]]) -> list[list[RowRef]]:
+    def _groups(self, columns: list[Sequence[Any]]) -> Groups:
         """Rows whose value (non-null) occurs more than once, grouped, in file order.
 
         Values are bucketed by hash with numpy first (`column.value_hashes`); only the rows
@@ -122,7 +148,7 @@ class Dataset:
         ranked = hashes[order]
         same = ranked[1:] == ranked[:-1]  # neighbours in hash order
         if not same.any():
-            return []
+            return Groups()
         repeated = np.zeros(len(order), dtype=bool)
         repeated[1:] |= same
         repeated[:-1] |= same
@@ -142,23 +168,72 @@ class Dataset:
                     by_value.setdefault((v.__class__, repr(v)), []).append(i)
         rows_of = [rows for rows in by_value.values() if len(rows) > 1]  # by first row: dicts keep insertion order
         if not rows_of:
-            return []
+            return Groups()
         flat = np.fromiter((i for rows in rows_of for i in rows), dtype=np.int64)
         which = np.searchsorted(self._offsets, flat, side="right") - 1
         refs = list(map(RowRef, which.tolist(), (flat - self._offsets[which]).tolist()))
-        groups, at = [], 0
+        groups = Groups(flat, np.cumsum([0] + [len(rows) for rows in rows_of[:-1]]))
+        at = 0
         for rows in rows_of:
             groups.append(refs[at : at + len(rows)])
             at += len(rows)
         return groups
 
+    def spread(self, groups: list[list[RowRef]], codes: np.ndarray | None, absent: bool = True) -> tuple[np.ndarray, np.ndarray] | None:
+        """The lowest and the highest of `codes` (a number per row of the dataset, -1: none)
+        in each group (without `absent`: of its numbers other than -1; a group without any
+        gets a lowest above its highest), so a rule can pass over the groups whose rows all
+        agree without looking at them. None without codes or `Groups`."""
+        if codes is None or not isinstance(groups, Groups) or len(groups.starts) != len(groups):
+            return None
+        if not groups:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        values = codes[groups.rows]
+        if absent:
+            return np.minimum.reduceat(values, groups.starts), np.maximum.reduceat(values, groups.starts)
+        lowest = np.minimum.reduceat(np.where(values < 0, np.iinfo(values.dtype).max, values), groups.starts)
+        return lowest, np.maximum.reduceat(values, groups.starts)
+
     @cached_property
-    def key_groups(self) -> list[list[RowRef]]:
+    def label_numbers(self) -> np.ndarray | None:
+        """A number per row of the dataset for its label (the same label, the same number;
+        -1: none); None when a manifest has rows of several labels (multi-label)."""
+        numbers: dict[str, int] = {}
+        out = []
+        for i in range(len(self.manifests)):
+            coded = self.label_codes(i)
+            if coded is None:
+                return None
+            codes, words = coded
+            table = np.array([numbers.setdefault(w, len(numbers)) for w in words] + [-1], dtype=np.int64)
+            out.append(table[codes])
+        return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+
+    @cached_property
+    def split_numbers(self) -> np.ndarray | None:
+        """A number per row of the dataset for its split (`Manifest.split_of`; -1: none);
+        None when a manifest's split values are not numbered by their distinct values."""
+        numbers: dict[str, int] = {}
+        out = []
+        for m in self.manifests:
+            if not m.fields.get("split"):
+                out.append(np.full(len(m), numbers.setdefault(m.file_split, len(numbers)) if m.file_split is not None else -1, dtype=np.int64))
+                continue
+            column = m.splits
+            if not (isinstance(column, CodedColumn) and column.coded):
+                return None
+            of_file = numbers.setdefault(m.file_split, len(numbers)) if m.file_split is not None else -1  # a row without a split value
+            table = np.array([numbers.setdefault(normalise_split(w), len(numbers)) for w in column.words] + [of_file], dtype=np.int64)
+            out.append(table[column.codes])
+        return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+
+    @cached_property
+    def key_groups(self) -> Groups:
         """Rows sharing a key (a sample described more than once)."""
         return self._groups([m.keys for m in self.manifests])
 
     @cached_property
-    def content_groups(self) -> list[list[RowRef]]:
+    def content_groups(self) -> Groups:
         """Rows sharing a content: the hash field, else the media path, else the inline text."""
         return self._groups([self.content_column(m) for m in self.manifests])
 
@@ -317,7 +392,7 @@ class Dataset:
         self._per_object.pop(manifest, None)
         self._edits += 1
         self._label_codes.pop(manifest, None)
-        for name in ("label_set_counts", "class_counts", "label_files", "key_groups", "content_groups", "_offsets"):
+        for name in ("label_set_counts", "class_counts", "label_files", "key_groups", "content_groups", "_offsets", "label_numbers", "split_numbers"):
             self.__dict__.pop(name, None)
         self._hashed.pop(id(self.manifests[manifest]), None)
 

@@ -1,6 +1,7 @@
 """Parquet manifests through pyarrow: row i is "line" i.
 
-Only the role columns are turned into Python values. Hugging Face
+Only the columns a rule or the row schema reads are read, and only the role
+columns are turned into Python values. Hugging Face
 `ClassLabel` integer columns (and lists of them) are mapped to class names from
 the file's `huggingface` schema metadata. A file that cannot be read is one
 LS105 problem, never an exception.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Callable
 
 
 import pyarrow as pa
@@ -39,10 +41,11 @@ def class_label_names(schema: pa.Schema) -> dict[str, list[str]]:
     return out
 
 
-def read_table(path: Path) -> tuple[pa.Table | None, str | None]:
-    """The whole table, or None and a message saying why it cannot be read."""
+def read_table(path: Path, columns: Callable[[pa.Schema], list[str] | None] = lambda schema: None) -> tuple[pa.Table | None, str | None]:
+    """The table (only the columns `columns` picks from the file's schema; None: all of
+    them), or None and a message saying why it cannot be read."""
     try:
-        return pq.read_table(path), None
+        return pq.read_table(path, columns=columns(pq.read_schema(path))), None
     except (OSError, pa.ArrowException, ValueError) as exc:
         return None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
@@ -51,35 +54,48 @@ def read_parquet(path: Path, dataset: DatasetConfig, schema: RowSchema | None = 
                  with_media: bool = True) -> Manifest:
     """Read a Parquet manifest; `with_boxes` / `with_media` False: see `jsonl.RowReader.of`."""
     manifest = Manifest(path=str(path), kind="parquet", file_split=split_from_name(path.name))
-    table, error = read_table(path)
+    fields: dict[str, str | None] = {}
+
+    def wanted(file_schema: pa.Schema) -> list[str] | None:
+        """The columns a rule or the row schema reads (all of them when names repeat)."""
+        names = file_schema.names
+        for role in ROLES:
+            candidates = dataset.field_candidates(role)
+            found = next((c for c in candidates if c in names), None)
+            fields[role] = found if found or role not in ("key", "label") else candidates[0]
+        manifest.column_names = tuple(names)
+        unread = unread_columns(fields, with_boxes, with_media)
+        roles = {fields[role] for role, attr in COLUMNS.items() if attr not in unread}
+        screened = schema is not None and schema.usable
+        if len(set(names)) != len(names):
+            return None
+        return [c for c in names if c in roles or (screened and schema.reads_column(c, file_schema.field(c).type))]  # type: ignore[union-attr]
+
+    table, error = read_table(path, wanted)
     if table is None:
         manifest.problems.append(Problem("LS105", Span(0, 0, 0, 0), f"cannot read Parquet file: {error}"))
         return manifest
     table = _map_class_labels(table)
-    names = set(table.column_names)
-    fields: dict[str, str | None] = {}
-    for role in ROLES:
-        candidates = dataset.field_candidates(role)
-        found = next((c for c in candidates if c in names), None)
-        fields[role] = found if found or role not in ("key", "label") else candidates[0]
+    names = set(manifest.column_names)
     manifest.fields = fields
-    manifest.column_names = tuple(table.column_names)
     n = table.num_rows
     manifest.line_count = n
     manifest.lines = range(n)
     checked = schema.table_errors_later(table) if schema is not None and schema.usable else None
-    columns = {"key": "keys", "label": "labels", "split": "splits", "annotator": "annotators", "content": "contents", "media": "media",
-               "votes": "votes", "text": "texts", "bbox": "bboxes"}
     unread = unread_columns(fields, with_boxes, with_media)
-    for role, attr in columns.items():
+    for role, attr in COLUMNS.items():
         setattr(manifest, attr, table_column(table, None if attr in unread else fields[role], attr, {}))
     for code, role in (("LS202", "key"), ("LS203", "label")):
         if fields[role] not in names:
-            manifest.problems.append(Problem(code, Span(0, 0, 0, 0), f"Parquet file has no {role} column '{fields[role]}' (columns: {', '.join(table.column_names)})"))
+            manifest.problems.append(Problem(code, Span(0, 0, 0, 0), f"Parquet file has no {role} column '{fields[role]}' (columns: {', '.join(manifest.column_names)})"))
     manifest.screen = checked  # taken when the failures are first wanted (Manifest.settle): meanwhile key groups are built, say
     del table, checked
     arrowpool.release()
     return manifest
+
+
+COLUMNS = {"key": "keys", "label": "labels", "split": "splits", "annotator": "annotators", "content": "contents", "media": "media",
+           "votes": "votes", "text": "texts", "bbox": "bboxes"}  # role → manifest column
 
 
 def _map_class_labels(table: pa.Table) -> pa.Table:

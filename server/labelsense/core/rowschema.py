@@ -112,6 +112,19 @@ class RowSchema:
         Arrow compute lets go of the GIL, so a reader can turn columns into Python values meanwhile."""
         return _WORKER.submit(self.column_errors if columnar_only else self.table_errors, table)
 
+    def reads_column(self, name: str, arrow_type: pa.DataType) -> bool:
+        """Whether checking a table needs the values of its column `name` (of `arrow_type`):
+        not when the schema splits by column, the column is not required, and every non-null
+        value of that type satisfies what the schema says of it (a null is an absent field)."""
+        if not self.usable or not self.columnar:
+            return True
+        assert self.schema is not None
+        if name in self.schema.get("required", []):
+            return True
+        sub = self.schema.get("properties", {}).get(name, self.schema.get("additionalProperties", True))
+        return sub is not True and not (isinstance(sub, dict) and set(sub) <= ANNOTATIONS | {"type"} and isinstance(sub.get("type"), str)
+                                        and _arrow_is(arrow_type, sub["type"]))
+
     @property
     def columnar(self) -> bool:
         """Whether the schema splits by column: an object's properties, `required` and

@@ -7,7 +7,6 @@ sibling modules only translate between LSP and the core.
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import gc
 import inspect
 import logging
@@ -28,6 +27,7 @@ from pygls.protocol import LanguageServerProtocol, lsp_method
 from pygls.uris import from_fs_path
 
 from .. import __version__
+from ..core import heap
 from ..core.session import Analysis, Session
 from .documents import Document, DocumentStore
 from .positions import UTF16
@@ -261,24 +261,7 @@ def _prepare(analysis: Analysis, session: Session | None) -> None:
     if session is not None:
         session.release_file_bytes()
     gc.freeze()
-    _trim_heap()
-
-
-def _trim_heap() -> None:
-    """Give the C heap's free pages back to the system (glibc: what reading left behind,
-    some 30 MB at a million rows); elsewhere, nothing."""
-    if _MALLOC_TRIM is not None:
-        _MALLOC_TRIM(0)
-
-
-def _malloc_trim() -> Callable[[int], int] | None:
-    try:
-        return ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError):  # not glibc
-        return None
-
-
-_MALLOC_TRIM = _malloc_trim()
+    heap.trim()
 
 
 server = LabelsenseServer()

@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
+import numpy as np
+
 from ..dataset import RELATED, Dataset, RowRef  # noqa: F401 - RELATED for the rules
 from ..manifest import Manifest
 from ..types import Edit, Finding, Fix, Related, Severity, Span
@@ -87,6 +89,11 @@ def comparable(ds: Dataset, group: list[RowRef]) -> list[list[int]]:
     unnamed = [j for j in everyone if who[j] is None]
     return [[j for j in everyone if j != i] if w is None else [j for j in everyone if j != i and who[j] == w] + unnamed
             for i, w in enumerate(who)]
+
+
+def picked(groups: list[list[RowRef]], keep: np.ndarray | None) -> Iterable[list[RowRef]]:
+    """The groups where `keep` is true (all of them without `keep`)."""
+    return groups if keep is None else [groups[i] for i in np.flatnonzero(keep).tolist()]
 
 
 def label_set(labels: tuple[str, ...] | None) -> tuple[str, ...] | None:

@@ -17,11 +17,12 @@ from typing import Iterator
 
 from ..dataset import Dataset
 from ..types import Finding, Severity
-from .base import RELATED, Rule, comparable, label_set, others, shown
+from .base import RELATED, Rule, comparable, label_set, others, picked, shown
 
 
 def check(ds: Dataset) -> Iterator[Finding]:
-    for group in ds.key_groups:
+    spread = ds.spread(ds.key_groups, ds.label_numbers)
+    for group in picked(ds.key_groups, None if spread is None else spread[0] != spread[1]):  # rows of one label: no conflict
         written = [ds.labels(r) for r in group]
         labels = [label_set(v) for v in written]
         if labels.count(labels[0]) == len(labels):

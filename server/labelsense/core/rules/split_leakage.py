@@ -15,7 +15,7 @@ from typing import Iterator
 
 from ..dataset import Dataset, RowRef
 from ..types import Finding, Severity
-from .base import RELATED, Rule
+from .base import RELATED, Rule, picked
 
 
 def check(ds: Dataset) -> Iterator[Finding]:
@@ -24,7 +24,8 @@ def check(ds: Dataset) -> Iterator[Finding]:
 
 
 def _leaks(ds: Dataset, groups: list[list[RowRef]], role: str | None, what: str) -> Iterator[Finding]:
-    for group in groups:
+    spread = ds.spread(groups, ds.split_numbers, absent=False)
+    for group in picked(groups, None if spread is None else spread[0] < spread[1]):  # rows in one split (or none): no leak
         splits = {r: ds.manifest(r).split_of(r.row) for r in group}
         if len({s for s in splits.values() if s is not None}) < 2:
             continue
