@@ -63,3 +63,9 @@ def test_a_coded_column_numbers_its_values_in_order_of_first_use_and_shares_them
     other = CodedColumn(pa.chunked_array([pa.array(["cat"])]), pool)
     assert other[0] is col[2]  # one string object for equal values across manifests
     assert list(col) == ["dog", None, "cat", "dog"] and not col.coded  # a list from now on
+
+
+def test_a_coded_column_takes_dictionary_chunks_each_with_its_own_dictionary() -> None:
+    chunks = [pa.array(["b", None, "a"]).dictionary_encode(), pa.array(["c", "a"]).dictionary_encode()]
+    col = CodedColumn(pa.chunked_array(chunks), {})
+    assert [col[i] for i in range(5)] == ["b", None, "a", "c", "a"] and sorted(col.words) == ["a", "b", "c"]

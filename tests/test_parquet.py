@@ -93,13 +93,18 @@ SHAPES = [  # (property schema, Arrow column): the columnar check must agree wit
 ]
 
 
-@pytest.mark.parametrize("chunk", [None, 2], ids=["one chunk", "chunks of 2"])
+@pytest.mark.parametrize("chunk", [None, 2, "dictionary"], ids=["one chunk", "chunks of 2", "dictionary chunks of 2"])
 @pytest.mark.parametrize("sub, column", SHAPES, ids=[json.dumps(s) for s, _ in SHAPES])
 def test_columnar_schema_check_agrees_with_rows(tmp_path, sub, column, chunk) -> None:
     table = pa.table({"id": ["a", "b", "c", "d", "e", "f"], "v": column})
     if chunk:  # as Parquet row groups and Arrow's JSON blocks come
-        table = pa.Table.from_batches(table.to_batches(max_chunksize=chunk))
+        table = pa.Table.from_batches(table.to_batches(max_chunksize=2))
         assert table.column("v").num_chunks == 3
+    if chunk == "dictionary":  # as Parquet's string columns are read for labels and splits: each chunk its own dictionary
+        if not pa.types.is_string(column.type):
+            pytest.skip("only string columns are read as dictionaries")
+        coded = pa.chunked_array([c.dictionary_encode() for c in table.column("v").chunks])
+        table = table.set_column(1, "v", coded)
     path = tmp_path / "row.schema.json"
     path.write_text(json.dumps({"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}, "v": sub}}))
     schema = RowSchema.load(path)
@@ -160,11 +165,13 @@ def test_only_the_columns_a_rule_or_the_row_schema_reads_are_read(tmp_path, monk
     (tmp_path / "row.schema.json").write_text(json.dumps(schema))
     pq.write_table(pa.table({"id": ["a", "b"], "label": ["x", "y"], "caption": ["c", None], "score": [1, 2], "split": ["train", "dev"],
                              "pixels": [b"\x00" * 10, b"\x01"]}), tmp_path / "m.parquet")
-    asked: list[list[str] | None] = []
+    asked: list[tuple] = []
     real = pq.read_table
-    monkeypatch.setattr(parquet.pq, "read_table", lambda path, columns=None: asked.append(columns) or real(path, columns=columns))
+    monkeypatch.setattr(parquet.pq, "read_table", lambda path, columns=None, read_dictionary=None: asked.append((columns, read_dictionary))
+                        or real(path, columns=columns, read_dictionary=read_dictionary))
     m = parquet.read_parquet(tmp_path / "m.parquet", default_config(tmp_path).datasets[0], RowSchema.load(tmp_path / "row.schema.json"))
-    assert asked == [["id", "label", "score", "split"]]
+    assert asked == [(["id", "label", "score", "split"], ["label", "split"])]  # labels and splits as the file numbers them
     assert m.column_names == ("id", "label", "caption", "score", "split", "pixels")
     m.settle()
     assert [(row, [path for path, _ in errors]) for row, errors in m.schema_failures] == [(0, [["score"]]), (1, [["score"], ["split"]])]
+    assert list(m.labels) == ["x", "y"] and m.splits[1] == "dev"

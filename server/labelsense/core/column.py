@@ -36,6 +36,11 @@ def is_text(t: pa.DataType) -> bool:
     return pa.types.is_string(t) or pa.types.is_large_string(t)
 
 
+def is_coded_text(t: pa.DataType) -> bool:
+    """Strings, or strings numbered into a dictionary."""
+    return is_text(t) or (pa.types.is_dictionary(t) and is_text(t.value_type))
+
+
 class LazyColumn(Sequence):
     """A manifest column whose Python values are made on demand; iterating it (or `tolist`)
     turns it into a list, kept, from which it serves from then on."""
@@ -90,13 +95,16 @@ class LazyColumn(Sequence):
 
 class CodedColumn(LazyColumn):
     """A string column of few distinct values (labels, splits, annotators): a number per
-    row into its distinct values (-1: null), as Arrow's dictionary encoding gives them."""
+    row into its distinct values (-1: null), as Arrow's dictionary encoding gives them (or
+    as a Parquet file holds them: a dictionary-encoded column)."""
 
     def __init__(self, column: pa.ChunkedArray, pool: dict[str, str]) -> None:
         super().__init__(len(column))
-        encoded = column.combine_chunks().dictionary_encode() if column.num_chunks else pa.array([], column.type).dictionary_encode()
-        self.words: list[str] = [pool.setdefault(w, w) for w in encoded.dictionary.to_pylist()]  # in order of first use
-        self.codes: np.ndarray = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+        # one dictionary for all chunks (not joined first): grown in order of first use, or as read
+        chunks = (column.unify_dictionaries() if pa.types.is_dictionary(column.type) else column.dictionary_encode()).chunks
+        self.words: list[str] = [pool.setdefault(w, w) for w in chunks[-1].dictionary.to_pylist()] if chunks else []
+        parts = [c.indices.fill_null(-1).to_numpy(zero_copy_only=False) for c in chunks]
+        self.codes: np.ndarray = np.concatenate(parts) if len(parts) > 1 else parts[0] if parts else np.zeros(0, dtype=np.int32)
         self._words_or_none = [*self.words, None]  # code -1 → None
         self._numbers = memoryview(self.codes)  # indexed twice as fast as the array, for one row at a time
 

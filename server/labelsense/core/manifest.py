@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import arrowpool  # noqa: F401 - sets Arrow's memory pool before anything is read
-from .column import ArrowColumn, CodedColumn, is_text
+from .column import ArrowColumn, CodedColumn, is_coded_text, is_text
 from .filelines import FileLines
 from .locate import Member, locate, locate_field, top_members
 from .types import Problem, Span
@@ -92,8 +92,10 @@ def table_column(table: pa.Table, name: str | None, attr: str, pool: dict[str, s
         return boxes
     if is_text(col.type) and attr in DISTINCT_ATTRS:
         return ArrowColumn(col)
-    if is_text(col.type) and attr in SHARED_ATTRS:
+    if is_coded_text(col.type) and attr in SHARED_ATTRS:
         return CodedColumn(col, pool)
+    if pa.types.is_dictionary(col.type):
+        col = col.cast(col.type.value_type)
     return col.to_pylist()
 
 

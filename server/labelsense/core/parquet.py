@@ -19,7 +19,8 @@ import pyarrow.parquet as pq
 
 from . import arrowpool
 from .config import DatasetConfig, ROLES
-from .manifest import Manifest, split_from_name, table_column, unread_columns
+from .column import is_text
+from .manifest import SHARED_ATTRS, Manifest, split_from_name, table_column, unread_columns
 from .rowschema import RowSchema
 from .types import Problem, Span
 
@@ -41,11 +42,16 @@ def class_label_names(schema: pa.Schema) -> dict[str, list[str]]:
     return out
 
 
-def read_table(path: Path, columns: Callable[[pa.Schema], list[str] | None] = lambda schema: None) -> tuple[pa.Table | None, str | None]:
-    """The table (only the columns `columns` picks from the file's schema; None: all of
-    them), or None and a message saying why it cannot be read."""
+Pick = Callable[[pa.Schema], tuple[list[str] | None, list[str]]]
+
+
+def read_table(path: Path, pick: Pick = lambda schema: (None, [])) -> tuple[pa.Table | None, str | None]:
+    """The table, or None and a message saying why it cannot be read. `pick` says from
+    the file's schema which columns to read (None: all) and which of them to read as
+    dictionaries (numbers into their distinct values, as the file holds them)."""
     try:
-        return pq.read_table(path, columns=columns(pq.read_schema(path))), None
+        columns, coded = pick(pq.read_schema(path))
+        return pq.read_table(path, columns=columns, read_dictionary=coded or None), None
     except (OSError, pa.ArrowException, ValueError) as exc:
         return None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
@@ -56,8 +62,9 @@ def read_parquet(path: Path, dataset: DatasetConfig, schema: RowSchema | None = 
     manifest = Manifest(path=str(path), kind="parquet", file_split=split_from_name(path.name))
     fields: dict[str, str | None] = {}
 
-    def wanted(file_schema: pa.Schema) -> list[str] | None:
-        """The columns a rule or the row schema reads (all of them when names repeat)."""
+    def wanted(file_schema: pa.Schema) -> tuple[list[str] | None, list[str]]:
+        """The columns a rule or the row schema reads (all of them when names repeat), and
+        the string ones among those of few distinct values (labels, splits, annotators)."""
         names = file_schema.names
         for role in ROLES:
             candidates = dataset.field_candidates(role)
@@ -68,8 +75,9 @@ def read_parquet(path: Path, dataset: DatasetConfig, schema: RowSchema | None = 
         roles = {fields[role] for role, attr in COLUMNS.items() if attr not in unread}
         screened = schema is not None and schema.usable
         if len(set(names)) != len(names):
-            return None
-        return [c for c in names if c in roles or (screened and schema.reads_column(c, file_schema.field(c).type))]  # type: ignore[union-attr]
+            return None, []
+        coded = [c for role, attr in COLUMNS.items() if attr in SHARED_ATTRS and attr not in unread and (c := fields[role]) in names and is_text(file_schema.field(c).type)]
+        return [c for c in names if c in roles or (screened and schema.reads_column(c, file_schema.field(c).type))], coded  # type: ignore[union-attr]
 
     table, error = read_table(path, wanted)
     if table is None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import jsonschema_rs
+import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -190,6 +191,9 @@ def _column_errors(name: str, col: pa.ChunkedArray, sub: Any, defs: dict[str, An
     When Arrow can tell which values may fail (see `_suspects`), only those become
     Python values; otherwise all of them go to jsonschema-rs as one array (one call,
     not one per row)."""
+    if pa.types.is_dictionary(col.type):  # each distinct value checked once, its errors given to its rows
+        yield from _dictionary_errors(name, col, sub, defs)
+        return
     rows: list[int] | None = None  # row of each present value, when some are absent
     if col.null_count:
         rows = pc.indices_nonzero(pc.is_valid(col)).to_pylist()
@@ -213,6 +217,23 @@ def _column_errors(name: str, col: pa.ChunkedArray, sub: Any, defs: dict[str, An
             return
     for i, path, message in found:
         yield (rows[i] if rows is not None else i), [name, *path], message
+
+
+def _dictionary_errors(name: str, col: pa.ChunkedArray, sub: Any, defs: dict[str, Any]) -> Iterator[tuple[int, list[str | int], str]]:
+    """`_column_errors` of a dictionary-encoded column: of its distinct values, then of their rows."""
+    col = col.unify_dictionaries()
+    chunks = [c for c in col.chunks if len(c)]
+    if not chunks:
+        return
+    failed: dict[int, list[tuple[list[str | int], str]]] = {}
+    for i, path, message in _column_errors(name, pa.chunked_array([chunks[-1].dictionary]), sub, defs):
+        failed.setdefault(i, []).append((path, message))
+    if not failed:
+        return
+    codes = np.concatenate([c.indices.fill_null(-1).to_numpy(zero_copy_only=False) for c in chunks])
+    for row in np.flatnonzero(np.isin(codes, list(failed))).tolist():
+        for path, message in failed[int(codes[row])]:
+            yield row, path, message
 
 
 def _suspects(col: pa.ChunkedArray, sub: Any) -> list[int] | None:
