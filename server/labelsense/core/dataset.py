@@ -12,7 +12,7 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Iterator, NamedTuple, Sequence
+from typing import Any, Callable, Iterator, NamedTuple, Sequence
 
 import numpy as np
 
@@ -213,18 +213,27 @@ class Dataset:
     def split_numbers(self) -> np.ndarray | None:
         """A number per row of the dataset for its split (`Manifest.split_of`; -1: none);
         None when a manifest's split values are not numbered by their distinct values."""
-        numbers: dict[str, int] = {}
+        return self._numbers("split", "splits", normalise_split, lambda m: m.file_split)
+
+    @cached_property
+    def annotator_numbers(self) -> np.ndarray | None:
+        """A number per row of the dataset for its annotator (-1: none named); None as for splits."""
+        return self._numbers("annotator", "annotators", lambda who: who, lambda m: None)
+
+    def _numbers(self, role: str, attr: str, normalise: Callable[[str], Any], otherwise: Callable[[Manifest], Any]) -> np.ndarray | None:
+        numbers: dict[Any, int] = {}
         out = []
         for m in self.manifests:
-            if not m.fields.get("split"):
-                out.append(np.full(len(m), numbers.setdefault(m.file_split, len(numbers)) if m.file_split is not None else -1, dtype=np.int64))
-                continue
-            column = m.splits
-            if not (isinstance(column, CodedColumn) and column.coded):
+            fallback = otherwise(m)  # the value of a row without one
+            absent = numbers.setdefault(fallback, len(numbers)) if fallback is not None else -1
+            column = getattr(m, attr)
+            if not m.fields.get(role):
+                out.append(np.full(len(m), absent, dtype=np.int64))
+            elif isinstance(column, CodedColumn) and column.coded:
+                table = np.array([numbers.setdefault(normalise(w), len(numbers)) for w in column.words] + [absent], dtype=np.int64)
+                out.append(table[column.codes])
+            else:
                 return None
-            of_file = numbers.setdefault(m.file_split, len(numbers)) if m.file_split is not None else -1  # a row without a split value
-            table = np.array([numbers.setdefault(normalise_split(w), len(numbers)) for w in column.words] + [of_file], dtype=np.int64)
-            out.append(table[column.codes])
         return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
 
     @cached_property
@@ -392,7 +401,8 @@ class Dataset:
         self._per_object.pop(manifest, None)
         self._edits += 1
         self._label_codes.pop(manifest, None)
-        for name in ("label_set_counts", "class_counts", "label_files", "key_groups", "content_groups", "_offsets", "label_numbers", "split_numbers"):
+        for name in ("label_set_counts", "class_counts", "label_files", "key_groups", "content_groups", "_offsets", "label_numbers", "split_numbers",
+                     "annotator_numbers"):
             self.__dict__.pop(name, None)
         self._hashed.pop(id(self.manifests[manifest]), None)
 

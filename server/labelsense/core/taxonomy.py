@@ -14,6 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Iterable
 
+import numpy as np
 import yaml
 from rapidfuzz import fuzz, process
 
@@ -407,9 +408,31 @@ def _folded(name: str) -> str:
 def suggest(tax: Taxonomy, label: str) -> str | None:
     """The class a mistyped label most likely meant: same name up to case, spacing or
     separators, else the closest by edit distance (rapidfuzz); None when nothing is close."""
+    return suggest_all(tax, [label])[label]
+
+
+SCORES_AT_ONCE = 4_000_000  # label × class scores computed in one call (16 MB)
+
+
+def suggest_all(tax: Taxonomy, labels: Iterable[str]) -> dict[str, str | None]:
+    """`suggest` for each of `labels`, the edit distances scored many at a time."""
     folded = tax.folded_names
-    target = _folded(label)
-    if target in folded:
-        return tax.resolve(folded[target])
-    match = process.extractOne(target, list(folded), scorer=fuzz.ratio, score_cutoff=75)
-    return tax.resolve(folded[match[0]]) if match else None
+    out: dict[str, str | None] = {}
+    fuzzy: list[str] = []
+    for label in labels:
+        target = _folded(label)
+        if target in folded:
+            out[label] = tax.resolve(folded[target])
+        else:
+            fuzzy.append(label)
+    names = list(folded)
+    step = max(1, SCORES_AT_ONCE // max(1, len(names)))
+    for at in range(0, len(fuzzy) if names else 0, step):
+        part = fuzzy[at : at + step]
+        scores = process.cdist([_folded(x) for x in part], names, scorer=fuzz.ratio, score_cutoff=75, dtype=np.float32)
+        best = scores.argmax(axis=1)  # the first of the best, as extractOne picks
+        for label, i, row in zip(part, best.tolist(), scores):
+            out[label] = tax.resolve(folded[names[i]]) if row[i] >= 75 else None
+    for label in fuzzy:
+        out.setdefault(label, None)
+    return out

@@ -20,7 +20,7 @@ from typing import Iterator
 from ..dataset import Dataset
 from ..manifest import label_tuple
 from ..types import Finding, Fix, Severity
-from .base import RELATED, Rule, by_annotator, label_edit
+from .base import RELATED, Rule, by_annotator, label_edit, picked
 
 
 def check(ds: Dataset) -> Iterator[Finding]:
@@ -37,7 +37,8 @@ def check(ds: Dataset) -> Iterator[Finding]:
                 current = m.labels[row]
                 fixes = (Fix(f"Set the label to the majority '{majority}'", (label_edit(m, m.span(row, "label"), majority),)),) if majority and current != majority and m.fields.get("label") else ()
                 yield RULE.at(m.path, m.span(row, "votes"), message, fixes=fixes)
-    for group in ds.key_groups:
+    spread = ds.spread(ds.key_groups, ds.annotator_numbers, absent=False)
+    for group in picked(ds.key_groups, None if spread is None else spread[0] < spread[1]):  # fewer than two annotators: no vote
         buckets = by_annotator(ds, group)
         named = {who: rows for who, rows in buckets.items() if who is not None}
         if len(named) < 2:

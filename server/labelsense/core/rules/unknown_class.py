@@ -15,7 +15,7 @@ the taxonomy if it is new.
 from typing import Iterator
 
 from ..dataset import Dataset
-from ..taxonomy import suggest
+from ..taxonomy import suggest_all
 from ..types import Finding, Fix, Severity
 from .base import Rule, label_edit
 
@@ -27,7 +27,7 @@ def check(ds: Dataset) -> Iterator[Finding]:
     unknown = {label for label in ds.class_counts if tax.resolve(label) is None}
     if not unknown:
         return
-    hints = {label: suggest(tax, label) for label in unknown}
+    hints = suggest_all(tax, unknown)
     for ref, index, label in ds.rows_with_labels(unknown):
         m = ds.manifest(ref)
         span = ds.label_span(ref, index)
