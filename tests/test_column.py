@@ -26,6 +26,9 @@ def test_one_width_strings_take_the_word_path_and_agree_with_the_general_one() -
     one_by_one = [int(string_hashes(pa.array(["", d]))[1]) for d in digests[:20]]  # "" first: not all one length
     assert same_width[:20] == one_by_one
     assert len(set(same_width)) == 1000
+    for width in (1, 7, 13):  # one length, not of whole words: put together byte by byte
+        ids = [f"{i:0{width}d}"[-width:] for i in range(50)]
+        assert string_hashes(pa.array(ids)).tolist() == [int(string_hashes(pa.array(["", x]))[1]) for x in ids]
 
 
 def test_a_string_near_the_end_of_its_buffer_is_hashed_by_its_own_bytes() -> None:

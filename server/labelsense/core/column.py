@@ -234,10 +234,18 @@ def string_hashes(array: pa.Array) -> np.ndarray:
     starts, lengths = offsets[:-1], np.diff(offsets)
     hashed = lengths.astype(np.uint64) * _LENGTH
     width = int(lengths[0])
-    if width % 8 == 0 and (lengths == width).all():  # all one length (digests, padded ids): 8-byte words in place
-        words = data[offsets[0] : offsets[-1]].view(np.uint64).reshape(n, width // 8)
-        for j in range(width // 8):
-            _mix(hashed, words[:, j])
+    if (lengths == width).all():  # all one length (digests, padded ids): no gathering
+        table = data[offsets[0] : offsets[-1]].reshape(n, width)
+        if width % 8 == 0:  # 8-byte words in place
+            words = table.view(np.uint64)
+            for j in range(width // 8):
+                _mix(hashed, words[:, j])
+            return hashed.view(np.int64)
+        for at in range(0, width, 8):  # words put together byte by byte, as the gathering reads them
+            word = np.zeros(n, dtype=np.uint64)
+            for j in range(at, min(at + 8, width)):
+                word |= table[:, j].astype(np.uint64) << np.uint64(8 * (j - at))
+            _mix(hashed, word)
         return hashed.view(np.int64)
     windows = np.lib.stride_tricks.sliding_window_view(data, 8) if len(data) >= 8 else None
     rows = np.arange(n)
