@@ -52,7 +52,9 @@ def test_groups_keep_their_rows_as_numbers_and_spread_says_which_agree(tmp_path)
     assert groups.rows.tolist() == [0, 4, 1, 5, 2, 6, 3, 7] and groups.starts.tolist() == [0, 2, 4, 6] and groups.sizes().tolist() == [2, 2, 2, 2]
     low, high = ds.spread(groups, ds.label_numbers)
     assert (low == high).tolist() == [True, False, True, True]  # k2: dog and cat; k4: no label twice
-    assert ds.split_numbers.tolist()[:4] == [0, 0, 1, 2] and ds.split_numbers.tolist()[4:] == [1] * 4  # "Train" is train; no value: the file's
+    every = np.arange(8)
+    assert ds.numbers(ds.split_numbers, every).tolist() == [0, 0, 1, 2, 1, 1, 1, 1]  # "Train" is train; no value: the file's
+    assert ds.numbers(ds.label_numbers, every).tolist() == [0, 1, 0, -1, 0, 0, 0, -1]
     low, high = ds.spread(groups, ds.split_numbers, absent=False)
     assert (low < high).tolist() == [True, True, False, True]  # k3: test and test
     part = groups[1:3]

@@ -50,6 +50,11 @@ def _apply(counts: Counter[Any], removed: Counter[Any], added: Counter[Any]) -> 
 RELATED = 20  # related locations listed with a finding, at most
 
 
+# Per manifest: each row's code (None: every row the same) and each code's number, the
+# numbers shared across manifests; the last number is for code -1 (a row without a value).
+Numbering = list[tuple["np.ndarray | None", np.ndarray]]
+
+
 class Groups(list):
     """Groups of rows (lists of RowRef), with their rows as numbers of the dataset's rows
     (`rows`, group after group) and where each group starts there (`starts`)."""
@@ -179,62 +184,69 @@ class Dataset:
             at += len(rows)
         return groups
 
-    def spread(self, groups: list[list[RowRef]], codes: np.ndarray | None, absent: bool = True) -> tuple[np.ndarray, np.ndarray] | None:
-        """The lowest and the highest of `codes` (a number per row of the dataset, -1: none)
-        in each group (without `absent`: of its numbers other than -1; a group without any
-        gets a lowest above its highest), so a rule can pass over the groups whose rows all
-        agree without looking at them. None without codes or `Groups`."""
-        if codes is None or not isinstance(groups, Groups) or len(groups.starts) != len(groups):
+    def spread(self, groups: list[list[RowRef]], numbering: Numbering | None, absent: bool = True) -> tuple[np.ndarray, np.ndarray] | None:
+        """The lowest and the highest number (`numbering`; -1: none) in each group (without
+        `absent`: of its numbers other than -1; a group without any gets a lowest above its
+        highest), so a rule can pass over the groups whose rows all agree without looking at
+        them. None without a numbering or `Groups`."""
+        if numbering is None or not isinstance(groups, Groups) or len(groups.starts) != len(groups):
             return None
         if not groups:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        values = codes[groups.rows]
+        values = self.numbers(numbering, groups.rows)
         if absent:
             return np.minimum.reduceat(values, groups.starts), np.maximum.reduceat(values, groups.starts)
         lowest = np.minimum.reduceat(np.where(values < 0, np.iinfo(values.dtype).max, values), groups.starts)
         return lowest, np.maximum.reduceat(values, groups.starts)
 
+    def numbers(self, numbering: Numbering, rows: np.ndarray) -> np.ndarray:
+        """The numbers of `rows` (rows of the dataset, counted across its manifests)."""
+        which = np.searchsorted(self._offsets, rows, side="right") - 1
+        values = np.empty(len(rows), dtype=np.int64)
+        for m, (codes, table) in enumerate(numbering):
+            picked = which == m
+            values[picked] = table[codes[rows[picked] - self._offsets[m]]] if codes is not None else table[-1]
+        return values
+
     @cached_property
-    def label_numbers(self) -> np.ndarray | None:
-        """A number per row of the dataset for its label (the same label, the same number;
-        -1: none); None when a manifest has rows of several labels (multi-label)."""
+    def label_numbers(self) -> Numbering | None:
+        """Each row's label numbered (the same label, the same number; -1: none), as a
+        `Numbering`; None when a manifest has rows of several labels (multi-label)."""
         numbers: dict[str, int] = {}
-        out = []
+        out: Numbering = []
         for i in range(len(self.manifests)):
             coded = self.label_codes(i)
             if coded is None:
                 return None
             codes, words = coded
-            table = np.array([numbers.setdefault(w, len(numbers)) for w in words] + [-1], dtype=np.int64)
-            out.append(table[codes])
-        return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+            out.append((codes, np.array([numbers.setdefault(w, len(numbers)) for w in words] + [-1], dtype=np.int64)))
+        return out
 
     @cached_property
-    def split_numbers(self) -> np.ndarray | None:
-        """A number per row of the dataset for its split (`Manifest.split_of`; -1: none);
+    def split_numbers(self) -> Numbering | None:
+        """Each row's split (`Manifest.split_of`; -1: none) numbered, as a `Numbering`;
         None when a manifest's split values are not numbered by their distinct values."""
         return self._numbers("split", "splits", normalise_split, lambda m: m.file_split)
 
     @cached_property
-    def annotator_numbers(self) -> np.ndarray | None:
-        """A number per row of the dataset for its annotator (-1: none named); None as for splits."""
+    def annotator_numbers(self) -> Numbering | None:
+        """Each row's annotator (-1: none named) numbered; None as for splits."""
         return self._numbers("annotator", "annotators", lambda who: who, lambda m: None)
 
-    def _numbers(self, role: str, attr: str, normalise: Callable[[str], Any], otherwise: Callable[[Manifest], Any]) -> np.ndarray | None:
+    def _numbers(self, role: str, attr: str, normalise: Callable[[str], Any], otherwise: Callable[[Manifest], Any]) -> Numbering | None:
         numbers: dict[Any, int] = {}
-        out = []
+        out: Numbering = []
         for m in self.manifests:
             fallback = otherwise(m)  # the value of a row without one
             absent = numbers.setdefault(fallback, len(numbers)) if fallback is not None else -1
             column = getattr(m, attr)
             if not m.fields.get(role):
-                out.append(np.full(len(m), absent, dtype=np.int64))
+                out.append((None, np.array([absent], dtype=np.int64)))
             elif isinstance(column, CodedColumn) and column.coded:
-                table = np.array([numbers.setdefault(normalise(w), len(numbers)) for w in column.words] + [absent], dtype=np.int64)
-                out.append(table[column.codes])
+                out.append((column.codes, np.array([numbers.setdefault(normalise(w), len(numbers)) for w in column.words] + [absent], dtype=np.int64)))
             else:
                 return None
-        return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+        return out
 
     @cached_property
     def key_groups(self) -> Groups:
