@@ -61,14 +61,38 @@ def test_an_arrow_column_reads_like_a_list_and_becomes_one_when_iterated() -> No
 def test_a_coded_column_numbers_its_values_in_order_of_first_use_and_shares_them() -> None:
     pool: dict[str, str] = {}
     col = CodedColumn(pa.chunked_array([pa.array(["dog", None]), pa.array(["cat", "dog"])]), pool)
-    assert col.words == ["dog", "cat"] and col.codes.tolist() == [0, -1, 1, 0] and col.coded
+    assert col.words == ["dog", "cat"] and col.codes.tolist() == [0, -1, 1, 0]
     assert col[0] == "dog" and col[1] is None and col[-2] == "cat" and None in col
     other = CodedColumn(pa.chunked_array([pa.array(["cat"])]), pool)
     assert other[0] is col[2]  # one string object for equal values across manifests
-    assert list(col) == ["dog", None, "cat", "dog"] and not col.coded  # a list from now on
+    assert list(col) == ["dog", None, "cat", "dog"] and col.codes.tolist() == [0, -1, 1, 0]  # a list as well, the numbers kept
 
 
 def test_a_coded_column_takes_dictionary_chunks_each_with_its_own_dictionary() -> None:
     chunks = [pa.array(["b", None, "a"]).dictionary_encode(), pa.array(["c", "a"]).dictionary_encode()]
     col = CodedColumn(pa.chunked_array(chunks), {})
     assert [col[i] for i in range(5)] == ["b", None, "a", "c", "a"] and sorted(col.words) == ["a", "b", "c"]
+
+
+def test_columns_made_into_lists_by_several_threads_at_once_read_the_same_throughout() -> None:
+    import threading
+
+    values = [f"v{i % 7}" if i % 5 else None for i in range(200_000)]
+    for make in (lambda: ArrowColumn(pa.chunked_array([pa.array(values[:99_999]), pa.array(values[99_999:])])),
+                 lambda: CodedColumn(pa.chunked_array([pa.array(values)]), {})):
+        col, failures = make(), []
+
+        def use() -> None:
+            try:
+                for i in range(0, 200_000, 997):
+                    assert col[i] == values[i]
+                assert col.tolist() == values
+            except Exception as exc:  # noqa: BLE001 - collected for the assertion below
+                failures.append(exc)
+
+        threads = [threading.Thread(target=use) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert failures == [] and list(col) == values

@@ -95,3 +95,24 @@ def test_every_dataset_checked_is_kept_when_asked(tmp_path: Path) -> None:
     held: list = []
     engine.check([root / "data" / "train.jsonl"], keep=held)  # a target that leaves findings of other files out
     assert len(held) == 3
+
+
+def _codes(tmp_path: Path, files: dict[str, str | bytes]) -> list[tuple[str, str, int]]:
+    for name, content in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(content if isinstance(content, bytes) else content.encode())
+    report = engine.check([tmp_path])
+    assert not report.errors, report.errors
+    return sorted((Path(f.path).name, f.code, f.span.line) for f in report.findings)
+
+
+def test_an_unlabelled_first_row_does_not_hide_a_conflict(tmp_path: Path) -> None:
+    """Labels numbered per manifest may skip a number (the unlabelled row's): groups are still compared right."""
+    found = _codes(tmp_path, {"labelsense.toml": '[[dataset]]\nmanifests = ["data/*.jsonl"]\n',
+                              "data/train.jsonl": '{"id": "z"}\n{"id": "k1", "label": "cat"}\n{"id": "k2", "label": "dog"}\n',
+                              "data/test.jsonl": '{"id": "k1", "label": "dog"}\n'})
+    assert [f for f in found if f[1] == "LS401"] == [("test.jsonl", "LS401", 0), ("train.jsonl", "LS401", 1)]
+
+
+def test_a_dataset_without_manifests_has_no_groups_and_no_internal_errors(tmp_path: Path) -> None:
+    assert _codes(tmp_path, {"labelsense.toml": '[[dataset]]\nmanifests = ["data/*.jsonl"]\n'}) == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pyarrow as pa
 import pytest
 import pyarrow.parquet as pq
@@ -175,3 +176,24 @@ def test_only_the_columns_a_rule_or_the_row_schema_reads_are_read(tmp_path, monk
     m.settle()
     assert [(row, [path for path, _ in errors]) for row, errors in m.schema_failures] == [(0, [["score"]]), (1, [["score"], ["split"]])]
     assert list(m.labels) == ["x", "y"] and m.splits[1] == "dev"
+
+
+def test_unsigned_dictionary_labels_nan_numbers_class_label_integers_and_invalid_text(tmp_path) -> None:
+    """Shapes a Parquet file may take: labels numbered with unsigned indices (read like any
+    other), a float column under `type: number` with a NaN and a ClassLabel column under
+    `type: integer` (both read and checked, not proved by their Arrow type), and a string
+    column that is not UTF-8 (the file reported unreadable, the run going on)."""
+    (tmp_path / "labelsense.toml").write_text('[[dataset]]\nmanifests = ["data/*.parquet"]\nschema = "row.schema.json"\n')
+    (tmp_path / "row.schema.json").write_text(json.dumps({"type": "object", "properties": {"score": {"type": "number"}, "kind": {"type": "integer"}}}))
+    (tmp_path / "data").mkdir()
+    labels = pa.DictionaryArray.from_arrays(pa.array([0, 1, None, 0], pa.uint8()), pa.array(["cat", "dog"]))
+    table = pa.table({"id": ["a", "a", "b", "b"], "label": labels, "score": [1.0, float("nan"), 2.0, 3.0], "kind": pa.array([0, 1, 0, 1], pa.int64())})
+    pq.write_table(table.replace_schema_metadata(hf_metadata({"kind": {"_type": "ClassLabel", "names": ["x", "y"]}})), tmp_path / "data" / "u8.parquet")
+    bad = pa.Array.from_buffers(pa.string(), 2, [None, pa.py_buffer(np.array([0, 2, 4], np.int32).tobytes()), pa.py_buffer(b"ok\xff\xfe")])
+    pq.write_table(pa.table({"id": bad, "label": ["cat", "dog"]}), tmp_path / "data" / "bad.parquet")
+    report = engine.check([tmp_path])
+    assert not report.errors, report.errors
+    found = sorted((f.path.rsplit("/", 1)[-1], f.code, f.span.line, f.message.split(":")[0]) for f in report.findings)
+    assert ("bad.parquet", "LS105", 0, "cannot read Parquet file") in found
+    by_code = sorted((code, line) for name, code, line, _ in found if name == "u8.parquet")
+    assert by_code == [("LS201", 0), ("LS201", 1), ("LS201", 1), ("LS201", 2), ("LS201", 3), ("LS203", 2)] + [("LS401", i) for i in range(4)]

@@ -64,3 +64,11 @@ def test_numbers_group_by_value_and_strings_apart() -> None:
     assert index.rows((1,), ()) == {pack(0, 0), pack(0, 1), pack(0, 3)}  # True is 1.0 as a float, as the index always normalised
     assert index.rows(("1",), ()) == {pack(0, 2)}
     assert index.rows((None,), (None,)) == set()
+
+
+def test_rows_without_a_value_are_not_among_those_of_the_empty_string() -> None:
+    asked: list[int] = []
+    values = [None, "", None, "x"]
+    index = RowIndex([(values, [0, 1, 2, 3])], [([None] * 4, [0, 1, 2, 3])], lambda p: asked.append(p) or values[unpack(p)[1]], lambda p: None)
+    assert index.rows([""], []) == {pack(0, 1)}
+    assert sorted(unpack(p)[1] for p in asked) == [1]  # the rows without a key were never looked at

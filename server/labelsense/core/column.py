@@ -17,6 +17,7 @@ grouped by their values afterwards.
 from __future__ import annotations
 
 import bisect
+import threading
 from collections.abc import Sequence
 from typing import Any, Iterator
 
@@ -48,6 +49,7 @@ class LazyColumn(Sequence):
     def __init__(self, n: int) -> None:
         self._n = n
         self._all: list[Any] | None = None
+        self._making = threading.Lock()  # a server's threads may all want the list at once
 
     def __len__(self) -> int:
         return self._n
@@ -80,8 +82,14 @@ class LazyColumn(Sequence):
     def tolist(self) -> list[Any]:
         """All values as a list (made once; the column then serves from it)."""
         if self._all is None:
-            self._all = self._make_all()
+            with self._making:
+                if self._all is None:
+                    self._all = self._make_all()
+                    self._made()
         return self._all
+
+    def _made(self) -> None:
+        """The list is there: let go of what stood for it."""
 
     def _value(self, i: int) -> Any:
         raise NotImplementedError
@@ -96,14 +104,15 @@ class LazyColumn(Sequence):
 class CodedColumn(LazyColumn):
     """A string column of few distinct values (labels, splits, annotators): a number per
     row into its distinct values (-1: null), as Arrow's dictionary encoding gives them (or
-    as a Parquet file holds them: a dictionary-encoded column)."""
+    as a Parquet file holds them: a dictionary-encoded column). It never changes (an edit
+    puts a list in its place), so `codes` and `words` hold whether or not it became a list."""
 
     def __init__(self, column: pa.ChunkedArray, pool: dict[str, str]) -> None:
         super().__init__(len(column))
         # one dictionary for all chunks (not joined first): grown in order of first use, or as read
         chunks = (column.unify_dictionaries() if pa.types.is_dictionary(column.type) else column.dictionary_encode()).chunks
         self.words: list[str] = [pool.setdefault(w, w) for w in chunks[-1].dictionary.to_pylist()] if chunks else []
-        parts = [c.indices.fill_null(-1).to_numpy(zero_copy_only=False) for c in chunks]
+        parts = [_signed(c.indices).fill_null(-1).to_numpy(zero_copy_only=False) for c in chunks]
         self.codes: np.ndarray = np.concatenate(parts) if len(parts) > 1 else parts[0] if parts else np.zeros(0, dtype=np.int32)
         self._words_or_none = [*self.words, None]  # code -1 → None
         self._numbers = memoryview(self.codes)  # indexed twice as fast as the array, for one row at a time
@@ -120,14 +129,7 @@ class CodedColumn(LazyColumn):
         return bool((self.codes < 0).any())
 
     def _make_all(self) -> list[Any]:
-        values = np.array(self._words_or_none, dtype=object)[self.codes].tolist()
-        del self.codes, self._numbers
-        return values
-
-    @property
-    def coded(self) -> bool:
-        """Whether the numbers still stand for the values (not yet a list)."""
-        return self._all is None
+        return np.array(self._words_or_none, dtype=object)[self.codes].tolist()  # (the numbers stay: they still stand for the values)
 
 
 class ArrowColumn(LazyColumn):
@@ -146,39 +148,47 @@ class ArrowColumn(LazyColumn):
         return super().__getitem__(i)
 
     def _value(self, i: int) -> Any:
+        column = self._column  # once: another thread may be making the list
+        if column is None:
+            return self.tolist()[i]
         if i in self._known:
             return self._known[i]
-        assert self._column is not None
         c = bisect.bisect_right(self._ends, i)
-        value = self._known[i] = self._column.chunk(c)[i - (self._ends[c - 1] if c else 0)].as_py()
+        value = self._known[i] = column.chunk(c)[i - (self._ends[c - 1] if c else 0)].as_py()
         return value
 
     def _has_nulls(self) -> bool:
-        return self._column is not None and self._column.null_count > 0
+        column = self._column
+        return column.null_count > 0 if column is not None else None in self.tolist()
 
     def _make_all(self) -> list[Any]:
-        assert self._column is not None
+        column = self._column
+        assert column is not None
         values: list[Any] = []
-        for chunk in self._column.chunks:
+        for chunk in column.chunks:
             values += chunk.to_pylist()
-        self._column, self._known = None, {}
         return values
+
+    def _made(self) -> None:
+        self._column, self._known = None, {}
 
     def values_at(self, rows: np.ndarray) -> list[Any]:
         """The values at `rows` (ascending), made in one batch per Arrow chunk and kept."""
-        if self._column is None:
+        column = self._column
+        if column is None:
             return [self.tolist()[r] for r in rows.tolist()]
-        out = take(self._column, rows)
+        out = take(column, rows)
         self._known.update(zip(rows.tolist(), out))
         return out
 
     def hashes(self) -> tuple[np.ndarray, np.ndarray | None] | None:
         """`value_hashes` from the Arrow data; None once the column is a list."""
-        if self._column is None:
+        column = self._column
+        if column is None:
             return None
-        chunks = [c for c in self._column.chunks if len(c)]
+        chunks = [c for c in column.chunks if len(c)]
         hashed = np.concatenate([string_hashes(c) for c in chunks]) if chunks else np.zeros(0, dtype=np.int64)
-        present = None if not self._column.null_count else np.concatenate([c.is_valid().to_numpy(zero_copy_only=False) for c in chunks])
+        present = None if not column.null_count else np.concatenate([c.is_valid().to_numpy(zero_copy_only=False) for c in chunks])
         return hashed, present
 
 
@@ -207,12 +217,17 @@ def value_hashes(column: Sequence[Any]) -> tuple[np.ndarray, np.ndarray | None]:
     kinds = set(map(type, values))
     present = None if type(None) not in kinds else np.fromiter((v is not None for v in values), dtype=bool, count=n)
     if kinds <= {str, type(None)}:
-        return string_hashes(pa.array(values, type=pa.string())), present
+        return string_hashes(pa.array(values, type=pa.large_string())), present  # (large: past 2 GiB still one array)
     out = np.fromiter(map(_python_hash, values), dtype=np.int64, count=n)
     if str in kinds:
         texts = np.fromiter((type(v) is str for v in values), dtype=bool, count=n)
-        out[texts] = string_hashes(pa.array([v for v in values if type(v) is str], type=pa.string()))
+        out[texts] = string_hashes(pa.array([v for v in values if type(v) is str], type=pa.large_string()))
     return out, present
+
+
+def _signed(indices: pa.Array) -> pa.Array:
+    """Dictionary indices as a signed type (-1 marks a null; a file may hold unsigned ones)."""
+    return indices if pa.types.is_signed_integer(indices.type) else indices.cast(pa.int64())
 
 
 def _python_hash(value: Any) -> int:

@@ -28,7 +28,7 @@ from .types import Related, Span
 
 def label_sets(values: Sequence[Any]) -> Counter[tuple[str, ...]]:
     """Rows per distinct label set among label field values (a multi-label list as a sorted set)."""
-    if isinstance(values, CodedColumn) and values.coded:
+    if isinstance(values, CodedColumn):
         counts = np.bincount(values.codes[values.codes >= 0], minlength=len(values.words)).tolist()
         return Counter({(label,): n for label, n in zip(values.words, counts) if n})
     singles = [v for v in values if type(v) is str]
@@ -143,6 +143,8 @@ class Dataset:
         Values are bucketed by hash with numpy first (`column.value_hashes`); only the rows
         whose hash repeats are made into Python values and grouped by value (1 and 1.0
         together; 1 and "1", or 1 and true, apart)."""
+        if not columns:
+            return Groups()
         hashed = [value_hashes(c) for c in columns]
         hashes = np.concatenate([h for h, _ in hashed]) if len(hashed) != 1 else hashed[0][0]
         rows = None  # the rows holding a value, when some do not
@@ -218,8 +220,11 @@ class Dataset:
             coded = self.label_codes(i)
             if coded is None:
                 return None
-            codes, words = coded
-            out.append((codes, np.array([numbers.setdefault(w, len(numbers)) for w in words] + [-1], dtype=np.int64)))
+            codes, of_label = coded
+            table = np.full(max(of_label.values(), default=-1) + 2, -1, dtype=np.int64)  # (a manifest's codes may skip numbers; the last is -1's)
+            for label, code in of_label.items():
+                table[code] = numbers.setdefault(label, len(numbers))
+            out.append((codes, table))
         return out
 
     @cached_property
@@ -242,7 +247,7 @@ class Dataset:
             column = getattr(m, attr)
             if not m.fields.get(role):
                 out.append((None, np.array([absent], dtype=np.int64)))
-            elif isinstance(column, CodedColumn) and column.coded:
+            elif isinstance(column, CodedColumn):
                 out.append((column.codes, np.array([numbers.setdefault(normalise(w), len(numbers)) for w in column.words] + [absent], dtype=np.int64)))
             else:
                 return None
@@ -433,7 +438,7 @@ class Dataset:
         edits = self._edits
         labels = self.manifests[manifest].labels
         found = None
-        if isinstance(labels, CodedColumn) and labels.coded:
+        if isinstance(labels, CodedColumn):
             found = labels.codes, {v: i for i, v in enumerate(labels.words)}
         elif set(map(type, labels)) <= {str, type(None)}:
             numbers = {v: i for i, v in enumerate(dict.fromkeys(labels)) if v is not None}

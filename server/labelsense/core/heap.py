@@ -21,7 +21,7 @@ def _libc() -> Any:
     try:
         libc = ctypes.CDLL(None)
         return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
-    except OSError:
+    except (OSError, TypeError):  # no C library to load by that name (Windows: no name at all)
         return None
 
 

@@ -302,9 +302,15 @@ class Manifest:
         if self.screen is None:
             return
         with _SETTLING:  # two threads of a server may both want them
-            if self.screen is not None:
-                self.schema_failures = sorted([*self.schema_failures, *self.screen.result().items()], key=lambda item: item[0])
-                self.screen = None
+            screen, self.screen = self.screen, None  # taken once, even if it failed
+            if screen is None:
+                return
+            try:
+                found = screen.result()
+            except Exception as exc:  # noqa: BLE001 - reported, not raised: the other rules go on
+                self.problems.append(Problem("LS201", Span(0, 0, 0, 0), f"cannot check the rows against the row schema: {exc!r}"))
+                return
+            self.schema_failures = sorted([*self.schema_failures, *found.items()], key=lambda item: item[0])
 
     def subset(self, rows: list[int], lines: set[int]) -> "Manifest":
         """Only `rows` (in order) and the reader problems on `lines`, with the same path,

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from . import arrowpool
 from .config import DatasetConfig, ROLES
-from .column import is_text
+from .column import is_coded_text, is_text
 from .manifest import SHARED_ATTRS, Manifest, split_from_name, table_column, unread_columns
 from .rowschema import RowSchema
 from .types import Problem, Span
@@ -77,11 +77,15 @@ def read_parquet(path: Path, dataset: DatasetConfig, schema: RowSchema | None = 
         if len(set(names)) != len(names):
             return None, []
         coded = [c for role, attr in COLUMNS.items() if attr in SHARED_ATTRS and attr not in unread and (c := fields[role]) in names and is_text(file_schema.field(c).type)]
-        return [c for c in names if c in roles or (screened and schema.reads_column(c, file_schema.field(c).type))], coded  # type: ignore[union-attr]
+        named = class_label_names(file_schema)  # integer columns read as class names: strings, as the schema sees them
+        return [c for c in names if c in roles or (screened and schema.reads_column(c, pa.string() if c in named else file_schema.field(c).type))], coded  # type: ignore[union-attr]
 
     table, error = read_table(path, wanted)
     if table is None:
         manifest.problems.append(Problem("LS105", Span(0, 0, 0, 0), f"cannot read Parquet file: {error}"))
+        return manifest
+    if (broken := _invalid_text(table)) is not None:
+        manifest.problems.append(Problem("LS105", Span(0, 0, 0, 0), f"cannot read Parquet file: {broken}"))
         return manifest
     table = _map_class_labels(table)
     names = set(manifest.column_names)
@@ -100,6 +104,18 @@ def read_parquet(path: Path, dataset: DatasetConfig, schema: RowSchema | None = 
     del table, checked
     arrowpool.release()
     return manifest
+
+
+def _invalid_text(table: pa.Table) -> str | None:
+    """What is wrong with a string column that is not valid UTF-8 (Arrow does not check on
+    reading; its strings would fail only when made into Python values), if one is not."""
+    for name, col in zip(table.column_names, table.columns):
+        if is_coded_text(col.type):
+            try:
+                col.validate(full=True)
+            except pa.ArrowInvalid as exc:
+                return f"column '{name}': {str(exc).splitlines()[0]}"
+    return None
 
 
 COLUMNS = {"key": "keys", "label": "labels", "split": "splits", "annotator": "annotators", "content": "contents", "media": "media",

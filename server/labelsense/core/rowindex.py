@@ -22,6 +22,7 @@ import numpy as np
 from .column import ArrowColumn, value_hashes
 
 LINE_BITS = 32
+_NONE = -0x5A5A5A5A5A5A5A5A  # the hash of rows without a value
 Column = tuple[list[Any], "list[int] | range"]  # one manifest's values and its rows' line numbers
 ValueOf = Callable[[int], Any]  # a packed row's current value, or None when it is no row
 
@@ -55,7 +56,10 @@ class _Values:
         for i, (column, lines) in enumerate(columns):
             if not isinstance(column, ArrowColumn) and not set(map(type, column)) <= {str, type(None)}:
                 column = [norm(v) for v in column]
-            hashes.append(value_hashes(column)[0])  # None: never asked for
+            hashed, present = value_hashes(column)
+            if present is not None:  # no value: never asked for (nor among the rows of "")
+                hashed[~present] = _NONE
+            hashes.append(hashed)
             numbers = np.arange(lines.start, lines.stop, lines.step, dtype=np.int64) if isinstance(lines, range) else np.asarray(lines, dtype=np.int64)
             rows.append(numbers | (i << LINE_BITS))
         every = np.concatenate(hashes) if hashes else np.zeros(0, dtype=np.int64)

@@ -124,7 +124,7 @@ class RowSchema:
             return True
         sub = self.schema.get("properties", {}).get(name, self.schema.get("additionalProperties", True))
         return sub is not True and not (isinstance(sub, dict) and set(sub) <= ANNOTATIONS | {"type"} and isinstance(sub.get("type"), str)
-                                        and _arrow_is(arrow_type, sub["type"]))
+                                        and not pa.types.is_floating(arrow_type) and _arrow_is(arrow_type, sub["type"]))  # (NaN is no JSON number)
 
     @property
     def columnar(self) -> bool:
@@ -230,7 +230,7 @@ def _dictionary_errors(name: str, col: pa.ChunkedArray, sub: Any, defs: dict[str
         failed.setdefault(i, []).append((path, message))
     if not failed:
         return
-    codes = np.concatenate([c.indices.fill_null(-1).to_numpy(zero_copy_only=False) for c in chunks])
+    codes = np.concatenate([c.indices.cast(pa.int64()).fill_null(-1).to_numpy(zero_copy_only=False) for c in chunks])
     for row in np.flatnonzero(np.isin(codes, list(failed))).tolist():
         for path, message in failed[int(codes[row])]:
             yield row, path, message

@@ -2,8 +2,8 @@
 dataset (inherited, not copied) and hands its findings back in a file in memory
 (their rendering as is, the rest as msgpack), while this process runs the rest.
 
-The child only runs rules (pure Python over the dataset) and leaves with `os._exit`;
-it never writes to the parent's streams. Where there is no `fork`, for small
+The child only runs rules (Python over the dataset, and Arrow for the values of the
+rows it reads) and leaves with `os._exit`; it never writes to the parent's streams. Where there is no `fork`, for small
 datasets, or when the child fails, dies or does not answer in time (a lock some
 other thread held at the fork, say), its share runs here.
 """
@@ -107,7 +107,9 @@ def run_forked(ds: Dataset, rules: list[Rule], on_error: OnError, finish: Finish
     # Built once, before the fork, for both sides; and so the child never waits for the lock
     # that builds a cached property (one per property, which another thread may hold).
     groups = ds.key_groups
+    ds.label_numbers, ds.split_numbers, ds.annotator_numbers  # noqa: B018 - the same
     for m in ds.manifests:  # no thread of this process may be working at the fork (the child would wait for it forever)
+        m.name  # noqa: B018
         m.settle()
     bounds = np.linspace(0, len(groups), min(SLICES, len(groups)) + 1).astype(int).tolist() if shared else [0]
     parts = [groups[a:b] for a, b in itertools.pairwise(bounds)]
