@@ -33,9 +33,12 @@ def _display_path(path: str, cwd: str) -> str:  # cached per working directory: 
         return path
 
 
+PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
 def _pos(f: Finding) -> tuple[int, int, int, int]:
     s = f.span
-    if f.path.endswith((".parquet", ".pq")):
+    if f.path.endswith(PARQUET_SUFFIXES):
         return s.line + 1, 1, s.line + 1, 1
     return s.line + 1, s.col + 1, s.end_line + 1, s.end_col + 1
 
@@ -71,10 +74,15 @@ def finding_dicts(findings: Iterable[Finding]) -> Iterator[dict[str, Any]]:
     cwd = os.getcwd()
     shown = lru_cache(maxsize=None)(lambda path: _display_path(path, cwd))
     names = {r.code: r.name for r in RULES}
+    files: dict[str, tuple[str, bool]] = {}  # path → (as shown, whether its rows are Parquet rows)
     for f in findings:
-        line, col, end_line, end_col = _pos(f)
+        if (file := files.get(f.path)) is None:
+            file = files[f.path] = shown(f.path), f.path.endswith(PARQUET_SUFFIXES)
+        s = f.span
+        line = s.line + 1
+        col, end_line, end_col = (1, line, 1) if file[1] else (s.col + 1, s.end_line + 1, s.end_col + 1)  # as `_pos` has them
         out: dict[str, Any] = {
-            "path": shown(f.path), "line": line, "column": col, "end_line": end_line, "end_column": end_col,
+            "path": file[0], "line": line, "column": col, "end_line": end_line, "end_column": end_col,
             "code": f.code, "name": names[f.code], "severity": _LABEL[f.severity], "message": f.message,
             "related": [{"path": shown(r.path), "line": r.span.line + 1, "column": r.span.col + 1, "message": r.message} for r in f.related],
         }

@@ -124,8 +124,12 @@ class Dataset:
     def related(self, refs: list[RowRef], messages: list[str]) -> tuple[Related, ...]:
         """Related locations (row starts) for the first RELATED of `refs`, each described by
         the message at its index in `messages` (which may stop there)."""
-        manifests = self.manifests
-        return tuple(Related(manifests[r.manifest].path, Span.row(manifests[r.manifest].lines[r.row]), text) for r, text in zip(refs[:RELATED], messages))
+        out = []
+        for r, text in zip(refs[:RELATED], messages):
+            m = self.manifests[r.manifest]
+            line = m.lines[r.row]
+            out.append(Related(m.path, Span(line, 0, line, 0), text))  # (Span.row, without the call)
+        return tuple(out)
 
     def where(self, ref: RowRef) -> str:
         """`train.jsonl:12` — a short human reference to a row."""
