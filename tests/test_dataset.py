@@ -61,3 +61,18 @@ def test_groups_keep_their_rows_as_numbers_and_spread_says_which_agree(tmp_path)
     assert isinstance(part, Groups) and part.rows.tolist() == [1, 5, 2, 6] and part.starts.tolist() == [0, 2]
     assert (np.subtract(*ds.spread(part, ds.label_numbers)) != 0).tolist() == [True, False]
     assert ds.spread(list(groups), ds.label_numbers) is None and ds.spread(groups[::2], ds.label_numbers) is None  # not Groups: look at every group
+
+
+def test_strings_of_one_hash_are_still_grouped_by_value(tmp_path, monkeypatch) -> None:
+    import numpy as np
+
+    from labelsense.core import dataset as dataset_module
+
+    config = default_config(tmp_path)
+    keys = ["b", "a", "b", "c", "a", "d"]
+    collide = lambda column: (np.zeros(len(column), dtype=np.int64), None)  # noqa: E731 - every value one hash
+    for hashes in (dataset_module.value_hashes, collide):
+        monkeypatch.setattr(dataset_module, "value_hashes", hashes)
+        ds = Dataset(config, config.datasets[0], [manifest("a", keys[:3]), manifest("b", keys[3:])])
+        assert [[(r.manifest, r.row) for r in g] for g in ds.key_groups] == [[(0, 0), (0, 2)], [(0, 1), (1, 1)]]  # by first row
+        assert ds.key_groups.rows.tolist() == [0, 2, 1, 4] and ds.key_groups.starts.tolist() == [0, 2]

@@ -55,6 +55,27 @@ RELATED = 20  # related locations listed with a finding, at most
 Numbering = list[tuple["np.ndarray | None", np.ndarray]]
 
 
+def _string_runs(candidates: np.ndarray, hashes: np.ndarray, values: list[Any]) -> tuple[np.ndarray, np.ndarray] | None:
+    """The rows of `candidates` (ascending, with their hashes and values) grouped by value,
+    groups in order of their first row, as (rows one group after the other, group sizes),
+    when every value is a string and rows of one hash all hold one string (else None: the
+    caller groups by value in Python). The common case, without a dict of a million keys."""
+    if not values or set(map(type, values)) != {str}:
+        return None
+    order = np.lexsort((candidates, hashes))  # by hash, then row
+    ranked = hashes[order]
+    firsts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
+    sizes = np.diff(np.r_[firsts, len(order)])
+    sorted_values = [values[i] for i in order.tolist()]
+    if any(v != sorted_values[f] for v, f in zip(sorted_values, np.repeat(firsts, sizes).tolist())) or (sizes < 2).any():
+        return None  # two strings of one hash
+    by_first = np.argsort(candidates[order[firsts]], kind="stable")  # groups in order of their first row
+    sizes = sizes[by_first]
+    starts = firsts[by_first]
+    picks = np.repeat(starts - (np.cumsum(sizes) - sizes), sizes) + np.arange(int(sizes.sum()))
+    return candidates[order[picks]], sizes
+
+
 class Groups(list):
     """Groups of rows (lists of RowRef), with their rows as numbers of the dataset's rows
     (`rows`, group after group) and where each group starts there (`starts`)."""
@@ -150,7 +171,7 @@ class Dataset:
         if not columns:
             return Groups()
         hashed = [value_hashes(c) for c in columns]
-        hashes = np.concatenate([h for h, _ in hashed]) if len(hashed) != 1 else hashed[0][0]
+        hashes = every = np.concatenate([h for h, _ in hashed]) if len(hashed) != 1 else hashed[0][0]
         rows = None  # the rows holding a value, when some do not
         if any(present is not None for _, present in hashed):
             rows = np.flatnonzero(np.concatenate([np.ones(len(h), dtype=bool) if present is None else present for h, present in hashed]))
@@ -170,6 +191,9 @@ class Dataset:
             local = candidates[which == m] - self._offsets[m]
             column = columns[m]
             values += column.values_at(local) if isinstance(column, ArrowColumn) else [column[i] for i in local.tolist()]
+        found = _string_runs(candidates, every[candidates], values)
+        if found is not None:
+            return self._grouped(*found)
         by_value: dict[tuple[type, Any], list[int]] = {}
         for i, v in zip(candidates.tolist(), values):
             if v is not None:
@@ -181,13 +205,15 @@ class Dataset:
         if not rows_of:
             return Groups()
         flat = np.fromiter((i for rows in rows_of for i in rows), dtype=np.int64)
+        return self._grouped(flat, np.array([len(rows) for rows in rows_of], dtype=np.int64))
+
+    def _grouped(self, flat: np.ndarray, sizes: np.ndarray) -> Groups:
+        """Groups of `sizes[i]` rows each, one after the other in `flat` (rows of the dataset)."""
         which = np.searchsorted(self._offsets, flat, side="right") - 1
-        refs = list(map(RowRef, which.tolist(), (flat - self._offsets[which]).tolist()))
-        groups = Groups(flat, np.cumsum([0] + [len(rows) for rows in rows_of[:-1]]))
-        at = 0
-        for rows in rows_of:
-            groups.append(refs[at : at + len(rows)])
-            at += len(rows)
+        refs = list(map(tuple.__new__, itertools.repeat(RowRef), zip(which.tolist(), (flat - self._offsets[which]).tolist())))  # RowRefs, made in C
+        starts = np.cumsum(sizes) - sizes
+        groups = Groups(flat, starts)
+        groups.extend(refs[a:b] for a, b in zip(starts.tolist(), (starts + sizes).tolist()))
         return groups
 
     def spread(self, groups: list[list[RowRef]], numbering: Numbering | None, absent: bool = True) -> tuple[np.ndarray, np.ndarray] | None:
