@@ -234,3 +234,20 @@ def test_an_opened_text_is_compared_with_its_file_only_when_it_could_be_adopted(
     assert session.verbatim_stamp(path, text) is not None and compared == [path]
     assert session.verbatim_stamp(path, text + " ") is None  # other text
     assert session.verbatim_stamp(path.parent, text) is None  # not a regular file
+
+
+def test_an_analysis_of_a_config_read_before_it_changed_is_not_kept(tmp_path: Path) -> None:
+    """The workspace index takes the datasets, then analyses them one by one: a config edited
+    in between must not leave the analysis of its old version standing as the current one."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "labelsense.toml").write_text('[[dataset]]\nname = "d"\nmanifests = ["data/*.jsonl"]\n')
+    (tmp_path / "data" / "a.jsonl").write_text('{"id": "k", "label": "cat"}\n')
+    (tmp_path / "data" / "b.csv.jsonl").write_text('{"id": "k", "label": "dog"}\n')
+    session = Session([tmp_path])
+    old = session.datasets()[0]
+    (tmp_path / "labelsense.toml").write_text('[[dataset]]\nname = "d"\nmanifests = ["data/a.jsonl"]\n')
+    session.changed(tmp_path / "labelsense.toml")
+    stale = session.analyze(*old)  # started with the old config, after the change
+    assert sorted(Path(f).name for f in stale.files) == ["a.jsonl", "b.csv.jsonl"]
+    fresh = session.analysis_for(tmp_path / "data" / "a.jsonl")
+    assert fresh is not stale and [Path(f).name for f in fresh.files] == ["a.jsonl"]

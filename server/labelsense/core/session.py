@@ -336,7 +336,8 @@ class Session:
             with paused_gc():
                 analysis = self._analyze(config, spec, progress, on_error)
             with self._lock:
-                if generation == self._generation or self._adopt_late(generation):  # nothing changed meanwhile: current
+                current = self._configs is not None and any(c is config for c in self._configs)  # (not a config read before a change)
+                if current and (generation == self._generation or self._adopt_late(generation)):  # nothing changed meanwhile: current
                     self._analyses[key] = analysis
         finally:
             with self._lock:
