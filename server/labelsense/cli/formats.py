@@ -14,7 +14,7 @@ from typing import Any, Iterable, Iterator, Sequence
 
 from .. import __version__
 from ..core.rules.registry import BY_CODE, RULES
-from ..core.types import Finding, Severity
+from ..core.types import Finding, Severity, Span
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
@@ -37,8 +37,12 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
 def _pos(f: Finding) -> tuple[int, int, int, int]:
-    s = f.span
-    if f.path.endswith(PARQUET_SUFFIXES):
+    return _position(f.span, f.path.endswith(PARQUET_SUFFIXES))
+
+
+def _position(s: Span, parquet: bool) -> tuple[int, int, int, int]:
+    """1-based line, column, end line and end column; a Parquet row is its line, column 1."""
+    if parquet:
         return s.line + 1, 1, s.line + 1, 1
     return s.line + 1, s.col + 1, s.end_line + 1, s.end_col + 1
 
@@ -78,9 +82,7 @@ def finding_dicts(findings: Iterable[Finding]) -> Iterator[dict[str, Any]]:
     for f in findings:
         if (file := files.get(f.path)) is None:
             file = files[f.path] = shown(f.path), f.path.endswith(PARQUET_SUFFIXES)
-        s = f.span
-        line = s.line + 1
-        col, end_line, end_col = (1, line, 1) if file[1] else (s.col + 1, s.end_line + 1, s.end_col + 1)  # as `_pos` has them
+        line, col, end_line, end_col = _position(f.span, file[1])
         out: dict[str, Any] = {
             "path": file[0], "line": line, "column": col, "end_line": end_line, "end_column": end_col,
             "code": f.code, "name": names[f.code], "severity": _LABEL[f.severity], "message": f.message,

@@ -112,8 +112,7 @@ class CodedColumn(LazyColumn):
         # one dictionary for all chunks (not joined first): grown in order of first use, or as read
         chunks = (column.unify_dictionaries() if pa.types.is_dictionary(column.type) else column.dictionary_encode()).chunks
         self.words: list[str] = [pool.setdefault(w, w) for w in chunks[-1].dictionary.to_pylist()] if chunks else []
-        parts = [_signed(c.indices).fill_null(-1).to_numpy(zero_copy_only=False) for c in chunks]
-        self.codes: np.ndarray = np.concatenate(parts) if len(parts) > 1 else parts[0] if parts else np.zeros(0, dtype=np.int32)
+        self.codes: np.ndarray = dictionary_codes(chunks)
         self._words_or_none = [*self.words, None]  # code -1 → None
         self._numbers = memoryview(self.codes)  # indexed twice as fast as the array, for one row at a time
 
@@ -225,9 +224,12 @@ def value_hashes(column: Sequence[Any]) -> tuple[np.ndarray, np.ndarray | None]:
     return out, present
 
 
-def _signed(indices: pa.Array) -> pa.Array:
-    """Dictionary indices as a signed type (-1 marks a null; a file may hold unsigned ones)."""
-    return indices if pa.types.is_signed_integer(indices.type) else indices.cast(pa.int64())
+def dictionary_codes(chunks: list[pa.DictionaryArray]) -> np.ndarray:
+    """The indices of dictionary chunks that share one dictionary, as one signed array (-1:
+    null; a file may hold unsigned indices)."""
+    parts = [(c.indices if pa.types.is_signed_integer(c.indices.type) else c.indices.cast(pa.int64())).fill_null(-1).to_numpy(zero_copy_only=False)
+             for c in chunks]
+    return np.concatenate(parts) if len(parts) > 1 else parts[0] if parts else np.zeros(0, dtype=np.int32)
 
 
 def _python_hash(value: Any) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Callable
+from typing import Callable, TypeVar
 
 
 import pyarrow as pa
@@ -42,16 +42,13 @@ def class_label_names(schema: pa.Schema) -> dict[str, list[str]]:
     return out
 
 
-Pick = Callable[[pa.Schema], tuple[list[str] | None, list[str]]]
+T = TypeVar("T")
 
 
-def read_table(path: Path, pick: Pick = lambda schema: (None, [])) -> tuple[pa.Table | None, str | None]:
-    """The table, or None and a message saying why it cannot be read. `pick` says from
-    the file's schema which columns to read (None: all) and which of them to read as
-    dictionaries (numbers into their distinct values, as the file holds them)."""
+def _read(read: Callable[[], T]) -> tuple[T | None, str | None]:
+    """What `read` reads from a Parquet file, or None and a message saying why it cannot."""
     try:
-        columns, coded = pick(pq.read_schema(path))
-        return pq.read_table(path, columns=columns, read_dictionary=coded or None), None
+        return read(), None
     except (OSError, pa.ArrowException, ValueError) as exc:
         return None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
@@ -60,50 +57,58 @@ def read_parquet(path: Path, dataset: DatasetConfig, schema: RowSchema | None = 
                  with_media: bool = True) -> Manifest:
     """Read a Parquet manifest; `with_boxes` / `with_media` False: see `jsonl.RowReader.of`."""
     manifest = Manifest(path=str(path), kind="parquet", file_split=split_from_name(path.name))
-    fields: dict[str, str | None] = {}
-
-    def wanted(file_schema: pa.Schema) -> tuple[list[str] | None, list[str]]:
-        """The columns a rule or the row schema reads (all of them when names repeat), and
-        the string ones among those of few distinct values (labels, splits, annotators)."""
-        names = file_schema.names
-        for role in ROLES:
-            candidates = dataset.field_candidates(role)
-            found = next((c for c in candidates if c in names), None)
-            fields[role] = found if found or role not in ("key", "label") else candidates[0]
-        manifest.column_names = tuple(names)
-        unread = unread_columns(fields, with_boxes, with_media)
-        roles = {fields[role] for role, attr in COLUMNS.items() if attr not in unread}
-        screened = schema is not None and schema.usable
-        if len(set(names)) != len(names):
-            return None, []
-        coded = [c for role, attr in COLUMNS.items() if attr in SHARED_ATTRS and attr not in unread and (c := fields[role]) in names and is_text(file_schema.field(c).type)]
-        named = class_label_names(file_schema)  # integer columns read as class names: strings, as the schema sees them
-        return [c for c in names if c in roles or (screened and schema.reads_column(c, pa.string() if c in named else file_schema.field(c).type))], coded  # type: ignore[union-attr]
-
-    table, error = read_table(path, wanted)
-    if table is None:
+    file_schema, error = _read(lambda: pq.read_schema(path))
+    if file_schema is not None:
+        manifest.column_names = tuple(file_schema.names)
+        manifest.fields = _fields(file_schema.names, dataset)
+        unread = unread_columns(manifest.fields, with_boxes, with_media)
+        columns, coded = _wanted(file_schema, manifest.fields, unread, schema)
+        table, error = _read(lambda: pq.read_table(path, columns=columns, read_dictionary=coded or None))
+    if file_schema is None or table is None:
         manifest.problems.append(Problem("LS105", Span(0, 0, 0, 0), f"cannot read Parquet file: {error}"))
         return manifest
     if (broken := _invalid_text(table)) is not None:
         manifest.problems.append(Problem("LS105", Span(0, 0, 0, 0), f"cannot read Parquet file: {broken}"))
         return manifest
     table = _map_class_labels(table)
-    names = set(manifest.column_names)
-    manifest.fields = fields
+    fields = manifest.fields
     n = table.num_rows
     manifest.line_count = n
     manifest.lines = range(n)
     checked = schema.table_errors_later(table) if schema is not None and schema.usable else None
-    unread = unread_columns(fields, with_boxes, with_media)
     for role, attr in COLUMNS.items():
         setattr(manifest, attr, table_column(table, None if attr in unread else fields[role], attr, {}))
     for code, role in (("LS202", "key"), ("LS203", "label")):
-        if fields[role] not in names:
+        if fields[role] not in manifest.column_names:
             manifest.problems.append(Problem(code, Span(0, 0, 0, 0), f"Parquet file has no {role} column '{fields[role]}' (columns: {', '.join(manifest.column_names)})"))
     manifest.screen = checked  # taken when the failures are first wanted (Manifest.settle): meanwhile key groups are built, say
     del table, checked
     arrowpool.release()
     return manifest
+
+
+def _fields(names: list[str], dataset: DatasetConfig) -> dict[str, str | None]:
+    """The column of each role (the key and label ones named even when missing)."""
+    fields: dict[str, str | None] = {}
+    for role in ROLES:
+        candidates = dataset.field_candidates(role)
+        found = next((c for c in candidates if c in names), None)
+        fields[role] = found if found or role not in ("key", "label") else candidates[0]
+    return fields
+
+
+def _wanted(file_schema: pa.Schema, fields: dict[str, str | None], unread: frozenset[str], schema: RowSchema | None) -> tuple[list[str] | None, list[str]]:
+    """The columns a rule or the row schema reads (all of them when names repeat), and the
+    string ones among those of few distinct values (labels, splits, annotators), to read as
+    the file numbers them."""
+    names = file_schema.names
+    if len(set(names)) != len(names):
+        return None, []
+    roles = {fields[role] for role, attr in COLUMNS.items() if attr not in unread}
+    coded = [c for role, attr in COLUMNS.items() if attr in SHARED_ATTRS and attr not in unread and (c := fields[role]) in names and is_text(file_schema.field(c).type)]
+    named = class_label_names(file_schema)  # integer columns read as class names: strings, as the schema sees them
+    screened = schema is not None and schema.usable
+    return [c for c in names if c in roles or (screened and schema.reads_column(c, pa.string() if c in named else file_schema.field(c).type))], coded  # type: ignore[union-attr]
 
 
 def _invalid_text(table: pa.Table) -> str | None:

@@ -21,7 +21,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .column import take
+from .column import dictionary_codes, take
 from .config import jsonschema
 from .rowtype import ANNOTATIONS, plain_pattern
 from .types import Problem, Span
@@ -230,7 +230,7 @@ def _dictionary_errors(name: str, col: pa.ChunkedArray, sub: Any, defs: dict[str
         failed.setdefault(i, []).append((path, message))
     if not failed:
         return
-    codes = np.concatenate([c.indices.cast(pa.int64()).fill_null(-1).to_numpy(zero_copy_only=False) for c in chunks])
+    codes = dictionary_codes(chunks)
     for row in np.flatnonzero(np.isin(codes, list(failed))).tolist():
         for path, message in failed[int(codes[row])]:
             yield row, path, message

@@ -17,6 +17,8 @@ Fix: review the sample; the quick fix sets the label to the majority vote.
 from collections import Counter
 from typing import Iterator
 
+import numpy as np
+
 from ..dataset import Dataset
 from ..manifest import label_tuple
 from ..types import Finding, Fix, Severity
@@ -37,8 +39,7 @@ def check(ds: Dataset) -> Iterator[Finding]:
                 current = m.labels[row]
                 fixes = (Fix(f"Set the label to the majority '{majority}'", (label_edit(m, m.span(row, "label"), majority),)),) if majority and current != majority and m.fields.get("label") else ()
                 yield RULE.at(m.path, m.span(row, "votes"), message, fixes=fixes)
-    spread = ds.spread(ds.key_groups, ds.annotator_numbers, absent=False)
-    for group in picked(ds.key_groups, None if spread is None else spread[0] < spread[1]):  # fewer than two annotators: no vote
+    for group in picked(ds, ds.key_groups, ds.annotator_numbers, np.less, absent=False):  # fewer than two annotators: no vote
         buckets = by_annotator(ds, group)
         named = {who: rows for who, rows in buckets.items() if who is not None}
         if len(named) < 2:

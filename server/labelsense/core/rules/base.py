@@ -8,7 +8,7 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from ..dataset import RELATED, Dataset, RowRef  # noqa: F401 - RELATED for the rules
+from ..dataset import RELATED, Dataset, Numbering, RowRef  # noqa: F401 - RELATED for the rules
 from ..manifest import Manifest
 from ..types import Edit, Finding, Fix, Related, Severity, Span
 
@@ -91,9 +91,12 @@ def comparable(ds: Dataset, group: list[RowRef]) -> list[list[int]]:
             for i, w in enumerate(who)]
 
 
-def picked(groups: list[list[RowRef]], keep: np.ndarray | None) -> Iterable[list[RowRef]]:
-    """The groups where `keep` is true (all of them without `keep`)."""
-    return groups if keep is None else [groups[i] for i in np.flatnonzero(keep).tolist()]
+def picked(ds: Dataset, groups: list[list[RowRef]], numbering: Numbering | None, keep: Callable[[np.ndarray, np.ndarray], np.ndarray],
+           absent: bool = True) -> Iterable[list[RowRef]]:
+    """The groups for which `keep(lowest, highest)` of their rows' numbers is true
+    (`Dataset.spread`); every group when they cannot be numbered."""
+    spread = ds.spread(groups, numbering, absent)
+    return groups if spread is None else [groups[i] for i in np.flatnonzero(keep(*spread)).tolist()]
 
 
 def label_set(labels: tuple[str, ...] | None) -> tuple[str, ...] | None:

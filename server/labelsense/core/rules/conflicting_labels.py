@@ -15,14 +15,15 @@ Fix: decide the correct label and make the rows agree (or delete the wrong row).
 """
 from typing import Iterator
 
+import numpy as np
+
 from ..dataset import Dataset
 from ..types import Finding, Severity
 from .base import RELATED, Rule, comparable, label_set, others, picked, shown
 
 
 def check(ds: Dataset) -> Iterator[Finding]:
-    spread = ds.spread(ds.key_groups, ds.label_numbers)
-    for group in picked(ds.key_groups, None if spread is None else spread[0] != spread[1]):  # rows of one label: no conflict
+    for group in picked(ds, ds.key_groups, ds.label_numbers, np.not_equal):  # rows of one label: no conflict
         written = [ds.labels(r) for r in group]
         labels = [label_set(v) for v in written]
         if labels.count(labels[0]) == len(labels):

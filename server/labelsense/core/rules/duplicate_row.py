@@ -21,8 +21,7 @@ from .base import RELATED, Rule, comparable, label_set, picked
 
 def check(ds: Dataset) -> Iterator[Finding]:
     groups = ds.key_groups
-    spread = ds.spread(groups, ds.label_numbers)
-    for group in picked(groups, None if spread is None else (spread[0] == spread[1]) | (groups.sizes() > 2)):  # two rows, two labels: no copy
+    for group in picked(ds, groups, ds.label_numbers, lambda lowest, highest: (lowest == highest) | (groups.sizes() > 2)):  # two rows, two labels: no copy
         labels = [label_set(ds.labels(r)) for r in group]
         if len(set(labels)) == len(group):
             continue  # no two rows agree: conflicts (LS401), not copies

@@ -19,14 +19,15 @@ dropping the duplicate sample.
 """
 from typing import Iterator
 
+import numpy as np
+
 from ..dataset import Dataset
 from ..types import Finding, Severity
 from .base import RELATED, Rule, label_set, others, picked, shown
 
 
 def check(ds: Dataset) -> Iterator[Finding]:
-    spread = ds.spread(ds.content_groups, ds.label_numbers)
-    for group in picked(ds.content_groups, None if spread is None else spread[0] != spread[1]):  # rows of one label: nothing to report
+    for group in picked(ds, ds.content_groups, ds.label_numbers, np.not_equal):  # rows of one label: nothing to report
         written = {r: ds.labels(r) for r in group}
         labels = {r: label_set(v) for r, v in written.items()}
         if len(set(labels.values())) < 2:

@@ -13,6 +13,8 @@ Fix: keep each sample in exactly one split.
 """
 from typing import Iterator
 
+import numpy as np
+
 from ..dataset import Dataset, RowRef
 from ..types import Finding, Severity
 from .base import RELATED, Rule, picked
@@ -24,8 +26,7 @@ def check(ds: Dataset) -> Iterator[Finding]:
 
 
 def _leaks(ds: Dataset, groups: list[list[RowRef]], role: str | None, what: str) -> Iterator[Finding]:
-    spread = ds.spread(groups, ds.split_numbers, absent=False)
-    for group in picked(groups, None if spread is None else spread[0] < spread[1]):  # rows in one split (or none): no leak
+    for group in picked(ds, groups, ds.split_numbers, np.less, absent=False):  # rows in one split (or none): no leak
         splits = {r: ds.manifest(r).split_of(r.row) for r in group}
         if len({s for s in splits.values() if s is not None}) < 2:
             continue
