@@ -168,8 +168,8 @@ def test_only_the_columns_a_rule_or_the_row_schema_reads_are_read(tmp_path, monk
                              "pixels": [b"\x00" * 10, b"\x01"]}), tmp_path / "m.parquet")
     asked: list[tuple] = []
     real = pq.read_table
-    monkeypatch.setattr(parquet.pq, "read_table", lambda path, columns=None, read_dictionary=None: asked.append((columns, read_dictionary))
-                        or real(path, columns=columns, read_dictionary=read_dictionary))
+    monkeypatch.setattr(parquet.pq, "read_table", lambda path, columns=None, read_dictionary=None, **options: asked.append((columns, read_dictionary))
+                        or real(path, columns=columns, read_dictionary=read_dictionary, **options))
     m = parquet.read_parquet(tmp_path / "m.parquet", default_config(tmp_path).datasets[0], RowSchema.load(tmp_path / "row.schema.json"))
     assert asked == [(["id", "label", "score", "split"], ["label", "split"])]  # labels and splits as the file numbers them
     assert m.column_names == ("id", "label", "caption", "score", "split", "pixels")
