@@ -61,6 +61,10 @@ def test_groups_keep_their_rows_as_numbers_and_spread_says_which_agree(tmp_path)
     assert isinstance(part, Groups) and part.rows.tolist() == [1, 5, 2, 6] and part.starts.tolist() == [0, 2]
     assert (np.subtract(*ds.spread(part, ds.label_numbers)) != 0).tolist() == [True, False]
     assert ds.spread(list(groups), ds.label_numbers) is None and ds.spread(groups[::2], ds.label_numbers) is None  # not Groups: look at every group
+    taken = groups.take(np.array([1, 3]))
+    assert [[(r.manifest, r.row) for r in g] for g in taken] == [[(0, 1), (1, 1)], [(0, 3), (1, 3)]]
+    assert taken.rows.tolist() == [1, 5, 3, 7] and taken.starts.tolist() == [0, 2]
+    assert (np.subtract(*ds.spread(taken, ds.label_numbers)) != 0).tolist() == [True, False]
 
 
 def test_strings_of_one_hash_are_still_grouped_by_value(tmp_path, monkeypatch) -> None:

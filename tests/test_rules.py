@@ -43,6 +43,23 @@ def test_rule_fixture(fixture: Path, tree, media_files, monkeypatch: pytest.Monk
         assert any(fragment in m for m in messages), f"no message contains {fragment!r}: {messages}"
 
 
+@pytest.mark.parametrize("fixture", sorted(FIXTURES.glob("LS40*.yaml")), ids=lambda p: p.stem)
+def test_rules_find_the_same_without_numbered_columns(fixture: Path, tree, media_files, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The grouping rules pass over groups by their rows' label, split and annotator numbers
+    (`base.picked`, `base.one_annotator`); without numbers they look at every group and
+    every annotator, and must find exactly the same."""
+    from labelsense.core.dataset import Dataset
+
+    spec = yaml.safe_load(fixture.read_text("utf-8"))
+    root = tree({name: (content.encode("latin-1") if spec.get("binary", {}).get(name) else content) for name, content in spec["files"].items()})
+    media_files(root, spec.get("media", {}))
+    monkeypatch.chdir(root)
+    numbered = engine.check([root], select=(fixture.stem,)).findings
+    for name in ("label_numbers", "split_numbers", "annotator_numbers"):
+        monkeypatch.setattr(Dataset, name, property(lambda self: None))
+    assert numbered and engine.check([root], select=(fixture.stem,)).findings == numbered
+
+
 def test_rule_reference_is_in_sync_with_the_docstrings() -> None:
     from labelsense.core.rules.docs import rules_markdown
 

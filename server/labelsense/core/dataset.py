@@ -101,6 +101,15 @@ class Groups(list):
             return list(picked)  # (no rows kept: a rule then looks at every group)
         return picked
 
+    def take(self, which: np.ndarray) -> Groups:
+        """The groups at the indices `which` (ascending), with their rows and starts (which
+        these groups must have: see `Dataset.spread`)."""
+        sizes = self.sizes()[which]
+        starts = np.cumsum(sizes) - sizes
+        picked = Groups(self.rows[np.repeat(self.starts[which] - starts, sizes) + np.arange(int(sizes.sum()))], starts)
+        picked.extend(map(super().__getitem__, which.tolist()))
+        return picked
+
 
 class RowRef(NamedTuple):
     """Row `row` of manifest number `manifest` in a dataset."""
@@ -151,11 +160,6 @@ class Dataset:
             line = m.lines[r.row]
             out.append(Related(m.path, Span(line, 0, line, 0), text))  # (Span.row, without the call)
         return tuple(out)
-
-    def where(self, ref: RowRef) -> str:
-        """`train.jsonl:12` — a short human reference to a row."""
-        m = self.manifests[ref.manifest]
-        return f"{m.name}:{m.lines[ref.row] + 1}"
 
     # -- groupings -------------------------------------------------------
     @cached_property

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
 from ..dataset import RELATED, Dataset, Numbering, RowRef  # noqa: F401 - RELATED for the rules
-from ..manifest import Manifest
+from ..manifest import Manifest, label_tuple
 from ..types import Edit, Finding, Fix, Related, Severity, Span
 
 
@@ -78,30 +78,65 @@ def annotator(ds: Dataset, ref: RowRef) -> object:
     return who if isinstance(who, (str, int)) or who is None else repr(who)
 
 
-def comparable(ds: Dataset, group: list[RowRef]) -> list[list[int]]:
+def comparable(ds: Dataset, group: list[RowRef], alike: bool = False) -> Sequence[Sequence[int]]:
     """For each row of a key (by its index in `group`), the indices of the other rows it
     must agree with: rows by the same annotator, and every row when either side names no
-    annotator (distinct annotators are votes, LS405's business)."""
+    annotator (distinct annotators are votes, LS405's business). `alike`: the rows are
+    known to name one annotator (or none), as `one_annotator` tells."""
+    if alike:
+        return _all_others(len(group))
     who = [annotator(ds, ref) for ref in group]
     everyone = range(len(group))
     if who.count(who[0]) == len(who):  # one annotator, or none named: each row against all others
-        return [[j for j in everyone if j != i] for i in everyone]
+        return _all_others(len(group))
     unnamed = [j for j in everyone if who[j] is None]
     return [[j for j in everyone if j != i] if w is None else [j for j in everyone if j != i and who[j] == w] + unnamed
             for i, w in enumerate(who)]
 
 
+def _all_others(n: int) -> Sequence[Sequence[int]]:
+    """For each of `n` rows, the indices of the others (kept for small groups)."""
+    if n < len(_SMALL):
+        return _SMALL[n]
+    return [[j for j in range(n) if j != i] for i in range(n)]
+
+
+_SMALL = [tuple(tuple(j for j in range(n) if j != i) for i in range(n)) for n in range(9)]
+
+
 def picked(ds: Dataset, groups: list[list[RowRef]], numbering: Numbering | None, keep: Callable[[np.ndarray, np.ndarray], np.ndarray],
-           absent: bool = True) -> Iterable[list[RowRef]]:
+           absent: bool = True) -> list[list[RowRef]]:
     """The groups for which `keep(lowest, highest)` of their rows' numbers is true
-    (`Dataset.spread`); every group when they cannot be numbered."""
+    (`Dataset.spread`), as `Groups` when `groups` are; every group when they cannot be numbered."""
     spread = ds.spread(groups, numbering, absent)
-    return groups if spread is None else [groups[i] for i in np.flatnonzero(keep(*spread)).tolist()]
+    return groups if spread is None else groups.take(np.flatnonzero(keep(*spread)))  # type: ignore[attr-defined] # (spread: Groups)
+
+
+def one_annotator(ds: Dataset, groups: list[list[RowRef]]) -> Sequence[bool]:
+    """For each group, whether its rows are known to name one annotator, or none (False
+    when the annotators cannot be numbered: `comparable` then looks)."""
+    spread = ds.spread(groups, ds.annotator_numbers)
+    return (spread[0] == spread[1]).tolist() if spread is not None else [False] * len(groups)
 
 
 def label_set(labels: tuple[str, ...] | None) -> tuple[str, ...] | None:
     """Labels as an order-free set (a sorted tuple), for comparing rows."""
     return tuple(sorted(set(labels))) if labels is not None else None
+
+
+def described(value: Any) -> tuple[tuple[str, ...] | None, str]:
+    """A label field's value as its `label_set` and as `shown`, for a rule comparing rows
+    and naming their labels (kept for single labels: a dataset has few of them)."""
+    if value.__class__ is str and (known := _DESCRIBED.get(value)) is not None:
+        return known
+    labels = label_tuple(value)
+    found = label_set(labels), shown(labels)
+    if value.__class__ is str and len(_DESCRIBED) < 65536:
+        _DESCRIBED[value] = found
+    return found
+
+
+_DESCRIBED: dict[str, tuple[tuple[str, ...] | None, str]] = {}
 
 
 def shown(labels: tuple[str, ...] | None) -> str:
@@ -111,9 +146,41 @@ def shown(labels: tuple[str, ...] | None) -> str:
     return f"'{labels[0]}'" if len(labels) == 1 else "[" + ", ".join(f"'{v}'" for v in labels) + "]"
 
 
-def others(ds: Dataset, refs: list[RowRef], texts: list[str], limit: int = 3) -> str:
-    """`'dog' at val.jsonl:4, 'bird' at test.jsonl:9 and 2 more` for messages: each of the
-    first `limit` refs described by the text at its index in `texts` (which may stop there)."""
-    parts = [f"{text} at {ds.where(r)}" for r, text in zip(refs[:limit], texts)]
-    more = f" and {len(refs) - limit} more" if len(refs) > limit else ""
-    return ", ".join(parts) + more
+class Rows:
+    """The rows of one group (by index) as a rule reports them: each row's manifest and
+    line fetched once, for its span, its short reference and its related location."""
+
+    __slots__ = ("refs", "manifests", "lines")
+
+    def __init__(self, ds: Dataset, group: list[RowRef]) -> None:
+        self.refs = group
+        self.manifests = [ds.manifests[r.manifest] for r in group]
+        self.lines = [m.lines[r.row] for m, r in zip(self.manifests, group)]
+
+    def labels(self) -> list[tuple[tuple[str, ...] | None, str]]:
+        """Each row's labels as `described`."""
+        return [described(m.labels[r.row]) for m, r in zip(self.manifests, self.refs)]
+
+    def span(self, i: int, role: str | None) -> Span:
+        return self.manifests[i].span(self.refs[i].row, role)
+
+    def where(self, picked: list[int], limit: int = 3) -> str:
+        """`train.jsonl:12, val.jsonl:4 and 2 more`: short human references to the rows of `picked`."""
+        ms, lines = self.manifests, self.lines
+        parts = ", ".join([f"{ms[j].name}:{lines[j] + 1}" for j in picked[:limit]])
+        return parts + f" and {len(picked) - limit} more" if len(picked) > limit else parts
+
+    def others(self, picked: list[int], texts: Sequence[str], limit: int = 3) -> str:
+        """`'dog' at val.jsonl:4, 'bird' at test.jsonl:9 and 2 more` for messages: the first
+        `limit` rows of `picked`, each described by its text in `texts` (by row index)."""
+        ms, lines = self.manifests, self.lines
+        parts = ", ".join([f"{texts[j]} at {ms[j].name}:{lines[j] + 1}" for j in picked[:limit]])
+        return parts + f" and {len(picked) - limit} more" if len(picked) > limit else parts
+
+    def related(self, picked: list[int], message: str, texts: Sequence[str] | None = None) -> tuple[Related, ...]:
+        """Related locations (row starts) for the first RELATED rows of `picked`, each described
+        by `message`, followed by its text in `texts` (by row index) when given."""
+        ms, lines = self.manifests, self.lines
+        if texts is None:
+            return tuple([Related(ms[j].path, Span(lines[j], 0, lines[j], 0), message) for j in picked[:RELATED]])
+        return tuple([Related(ms[j].path, Span(lines[j], 0, lines[j], 0), message + texts[j]) for j in picked[:RELATED]])

@@ -19,28 +19,26 @@ import numpy as np
 
 from ..dataset import Dataset
 from ..types import Finding, Severity
-from .base import RELATED, Rule, comparable, label_set, others, picked, shown
+from .base import Rows, Rule, comparable, one_annotator, picked
 
 
 def check(ds: Dataset) -> Iterator[Finding]:
-    for group in picked(ds, ds.key_groups, ds.label_numbers, np.not_equal):  # rows of one label: no conflict
-        written = [ds.labels(r) for r in group]
-        labels = [label_set(v) for v in written]
+    groups = picked(ds, ds.key_groups, ds.label_numbers, np.not_equal)  # rows of one label: no conflict
+    for group, alike in zip(groups, one_annotator(ds, groups)):
+        rows = Rows(ds, group)
+        labels, as_shown = zip(*rows.labels())
         if labels.count(labels[0]) == len(labels):
             continue
-        key = ds.manifest(group[0]).keys[group[0].row]
-        as_shown = [shown(v) for v in written]
-        for i, pool in enumerate(comparable(ds, group)):
+        key = rows.manifests[0].keys[group[0].row]
+        for i, pool in enumerate(comparable(ds, group, alike)):
             rest = [j for j in pool if labels[j] != labels[i]]
             if not rest:
                 continue
-            ref = group[i]
-            refs = [group[j] for j in rest]
             yield RULE.at(
-                ds.manifest(ref).path,
-                ds.span(ref, "label"),
-                f"conflicting labels for key '{key}': {as_shown[i]} here, {others(ds, refs, [as_shown[j] for j in rest[:3]])}",
-                related=ds.related(refs, [f"labelled {as_shown[j]}" for j in rest[:RELATED]]),
+                rows.manifests[i].path,
+                rows.span(i, "label"),
+                f"conflicting labels for key '{key}': {as_shown[i]} here, {rows.others(rest, as_shown)}",
+                related=rows.related(rest, "labelled ", as_shown),
             )
 
 

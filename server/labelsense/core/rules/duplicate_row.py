@@ -16,36 +16,35 @@ from typing import Iterator
 
 from ..dataset import Dataset
 from ..types import Edit, Finding, Fix, Severity, Span
-from .base import RELATED, Rule, comparable, label_set, picked
+from .base import Rows, Rule, comparable, one_annotator, picked
 
 
 def check(ds: Dataset) -> Iterator[Finding]:
     groups = ds.key_groups
-    for group in picked(ds, groups, ds.label_numbers, lambda lowest, highest: (lowest == highest) | (groups.sizes() > 2)):  # two rows, two labels: no copy
-        labels = [label_set(ds.labels(r)) for r in group]
+    groups = picked(ds, groups, ds.label_numbers, lambda lowest, highest: (lowest == highest) | (groups.sizes() > 2))  # two rows, two labels: no copy
+    for group, alike in zip(groups, one_annotator(ds, groups)):
+        rows = Rows(ds, group)
+        labels = [label for label, _ in rows.labels()]
         if len(set(labels)) == len(group):
             continue  # no two rows agree: conflicts (LS401), not copies
-        key = ds.manifest(group[0]).keys[group[0].row]
-        for i, pool in enumerate(comparable(ds, group)):
-            copies = [group[j] for j in pool if labels[j] == labels[i]]
+        key = rows.manifests[0].keys[group[0].row]
+        for i, pool in enumerate(comparable(ds, group, alike)):
+            copies = [j for j in pool if labels[j] == labels[i]]
             if not copies:
                 continue
-            ref = group[i]
-            m = ds.manifest(ref)
-            later = ref > copies[0]
+            m, line = rows.manifests[i], rows.lines[i]
+            later = group[i] > group[copies[0]]
             fixes = ()
             if later and m.kind == "jsonl":
-                line = m.lines[ref.row]
                 fixes = (Fix("Delete this duplicate row", (Edit(m.path, Span(line, 0, line + 1, 0), ""),)),)
             relation = "as" if later else "is repeated at"
             yield RULE.at(
                 m.path,
-                ds.span(ref, "key"),
-                f"duplicate row: key '{key}' with the same labels {relation} {', '.join(ds.where(r) for r in copies[:3])}{' and more' if len(copies) > 3 else ''}",
-                related=ds.related(copies, SAME),
+                rows.span(i, "key"),
+                f"duplicate row: key '{key}' with the same labels {relation} {rows.where(copies[:3])}{' and more' if len(copies) > 3 else ''}",
+                related=rows.related(copies, "same key and labels"),
                 fixes=fixes,
             )
 
 
-SAME = ["same key and labels"] * RELATED
 RULE = Rule("LS402", "duplicate-row", Severity.WARNING, check, __doc__)

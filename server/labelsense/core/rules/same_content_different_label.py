@@ -23,32 +23,31 @@ import numpy as np
 
 from ..dataset import Dataset
 from ..types import Finding, Severity
-from .base import RELATED, Rule, label_set, others, picked, shown
+from .base import Rows, Rule, picked
 
 
 def check(ds: Dataset) -> Iterator[Finding]:
     for group in picked(ds, ds.content_groups, ds.label_numbers, np.not_equal):  # rows of one label: nothing to report
-        written = {r: ds.labels(r) for r in group}
-        labels = {r: label_set(v) for r, v in written.items()}
-        if len(set(labels.values())) < 2:
+        rows = Rows(ds, group)
+        labels, as_shown = zip(*rows.labels())
+        if labels.count(labels[0]) == len(labels):
             continue
-        keys = {r: ds.manifest(r).keys[r.row] for r in group}
-        as_shown = {r: shown(v) for r, v in written.items()}
+        keys = [m.keys[r.row] for m, r in zip(rows.manifests, group)]
         content = ds.content_of(group[0])
         role = ds.content_role(group[0])
         if role == "media" and all(ds.per_object(r.manifest) for r in group):
             continue  # detection rows: one row per object, many labels per image is normal
-        for ref in group:
-            rest = [r for r in group if labels[r] != labels[ref] and keys[r] != keys[ref]]
+        texts = [f"{shown} (key '{key}')" for shown, key in zip(as_shown, keys)]
+        what = "media content" if role == "media" and ds.spec.hash_media and str(content).startswith("sha256:") else role
+        for i in range(len(group)):
+            rest = [j for j in range(len(group)) if labels[j] != labels[i] and keys[j] != keys[i]]
             if not rest:
                 continue
-            text = others(ds, rest, [f"{as_shown[r]} (key '{keys[r]}')" for r in rest[:3]])
-            what = "media content" if role == "media" and ds.spec.hash_media and str(content).startswith("sha256:") else role
             yield RULE.at(
-                ds.manifest(ref).path,
-                ds.span(ref, role),
-                f"same {what} '{_short(content)}' labelled {as_shown[ref]} here, {text}",
-                related=ds.related(rest, [f"same {role}, labelled {as_shown[r]}" for r in rest[:RELATED]]),
+                rows.manifests[i].path,
+                rows.span(i, role),
+                f"same {what} '{_short(content)}' labelled {as_shown[i]} here, {rows.others(rest, texts)}",
+                related=rows.related(rest, f"same {role}, labelled ", as_shown),
             )
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..dataset import Dataset, RowRef
 from ..types import Finding, Severity
-from .base import RELATED, Rule, picked
+from .base import Rows, Rule, picked
 
 
 def check(ds: Dataset) -> Iterator[Finding]:
@@ -27,25 +27,27 @@ def check(ds: Dataset) -> Iterator[Finding]:
 
 def _leaks(ds: Dataset, groups: list[list[RowRef]], role: str | None, what: str) -> Iterator[Finding]:
     for group in picked(ds, groups, ds.split_numbers, np.less, absent=False):  # rows in one split (or none): no leak
-        splits = {r: ds.manifest(r).split_of(r.row) for r in group}
-        if len({s for s in splits.values() if s is not None}) < 2:
+        rows = Rows(ds, group)
+        splits = [m.split_of(r.row) for m, r in zip(rows.manifests, group)]
+        if len({s for s in splits if s is not None}) < 2:
             continue
-        keys = {r: ds.manifest(r).keys[r.row] for r in group}
-        if role is None and len(set(keys.values())) < 2:
+        keys = [m.keys[r.row] for m, r in zip(rows.manifests, group)]
+        if role is None and len(set(keys)) < 2:
             continue  # one key: reported as a sample leak
-        for ref in group:
-            rest = [r for r in group if splits[r] not in (None, splits[ref]) and (role or keys[r] != keys[ref])]
-            if splits[ref] is None or not rest:
+        for i, ref in enumerate(group):
+            if splits[i] is None:
                 continue
-            names = sorted({splits[r] for r in rest})
-            m = ds.manifest(ref)
+            rest = [j for j in range(len(group)) if splits[j] not in (None, splits[i]) and (role or keys[j] != keys[i])]
+            if not rest:
+                continue
+            names = sorted({splits[j] for j in rest})
             field = role or ds.content_role(ref)
-            label = f"key '{keys[ref]}'" if role else f"content of key '{keys[ref]}'"
+            label = f"key '{keys[i]}'" if role else f"content of key '{keys[i]}'"
             yield RULE.at(
-                m.path,
-                ds.span(ref, field),
-                f"split leakage: {label} is in {splits[ref]} and in {', '.join(names)} ({', '.join(ds.where(r) for r in rest[:3])})",
-                related=ds.related(rest, [f"same {what} in {splits[r]}" for r in rest[:RELATED]]),
+                rows.manifests[i].path,
+                rows.span(i, field),
+                f"split leakage: {label} is in {splits[i]} and in {', '.join(names)} ({rows.where(rest[:3])})",
+                related=rows.related(rest, f"same {what} in ", splits),
             )
 
 
