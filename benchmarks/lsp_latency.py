@@ -6,7 +6,8 @@ For each size: generate a JSONL workspace (``generate.py --format jsonl``, cache
 ``benchmarks/.data/``) and relabel up to ``--hot-uses`` unplanted rows to one class, then
 drive ``python -m labelsense serve`` over its stdin/stdout with a small JSON-RPC client
 (Content-Length framing, orjson; it answers the server's own requests). Three server
-processes per size, one after the other:
+processes per size, one after the other (labelsense's bytecode compiled first, as
+``run.py`` does):
 
 - A (pulls diagnostics, like VS Code): first ``textDocument/diagnostic`` of the manifest
   while it is not open (read from disk, as VS Code does for files above 50 MB), then
@@ -51,7 +52,7 @@ import orjson
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import generate  # noqa: E402
-from run import child_env, fresh_memory, machine  # noqa: E402
+from run import child_env, compile_bytecode, fresh_memory, machine  # noqa: E402
 
 MiB = 1024 * 1024
 HARNESS_VERSION = 1  # bump when the workspace post-processing changes (part of the cache key)
@@ -875,13 +876,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data-dir", type=Path, default=HERE / ".data")
     a = ap.parse_args(argv)
     sizes = [10_000] if a.quick else [generate.parse_rows(s) for s in a.rows.split(",") if s.strip()]
+    bytecode = compile_bytecode()
     fresh_before = fresh_memory()
     try:
         results = [asyncio.run(measure(rows, a)) for rows in sizes]
     finally:
         kill_leftovers()
     targets = judge(results)
-    report = {"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "machine": machine(),
+    report = {"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "machine": machine(), "bytecode": bytecode,
               "fresh_memory_s_per_gib": {"before": fresh_before, "after": fresh_memory()},
               "command": "python -m labelsense serve (stdio)", "seed": a.seed, "edits": a.edits, "features": a.features,
               "hot_uses_requested": a.hot_uses, "runs": results, "targets": targets}
