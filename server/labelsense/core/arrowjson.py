@@ -72,7 +72,7 @@ def _parse(data: bytes, longest: int, strings: dict[str, pa.DataType]) -> pa.Tab
 
 
 def _one_object_per_line(data: bytes, starts: np.ndarray) -> bool:
-    """Every line's first byte is `{` and its last (before a `\r`) is `}`. (Few temporaries
+    """Every line's first byte is `{` and its last (before a `\\r`) is `}`. (Few temporaries
     of a row's size: on this kind of machine fresh memory costs more than the work.)"""
     if len(starts) < 2 or np.diff(starts).min() < 3:  # (a line, its newline included, of 2 bytes or fewer)
         return False

@@ -164,11 +164,10 @@ class Rows:
     def span(self, i: int, role: str | None) -> Span:
         return self.manifests[i].span(self.refs[i].row, role)
 
-    def where(self, picked: list[int], limit: int = 3) -> str:
-        """`train.jsonl:12, val.jsonl:4 and 2 more`: short human references to the rows of `picked`."""
+    def where(self, picked: list[int]) -> str:
+        """`train.jsonl:12, val.jsonl:4`: short human references to the rows of `picked`."""
         ms, lines = self.manifests, self.lines
-        parts = ", ".join([f"{ms[j].name}:{lines[j] + 1}" for j in picked[:limit]])
-        return parts + f" and {len(picked) - limit} more" if len(picked) > limit else parts
+        return ", ".join([f"{ms[j].name}:{lines[j] + 1}" for j in picked])
 
     def others(self, picked: list[int], texts: Sequence[str], limit: int = 3) -> str:
         """`'dog' at val.jsonl:4, 'bird' at test.jsonl:9 and 2 more` for messages: the first
