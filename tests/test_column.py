@@ -96,3 +96,14 @@ def test_columns_made_into_lists_by_several_threads_at_once_read_the_same_throug
         for t in threads:
             t.join()
         assert failures == [] and list(col) == values
+
+
+def test_a_column_the_manifest_lacks_is_none_in_every_row_without_a_list() -> None:
+    from labelsense.core.column import NullColumn
+
+    column = NullColumn(3)
+    assert len(column) == 3 and column[0] is None and column[-1] is None and None in column and column._all is None
+    with pytest.raises(IndexError):
+        column[3]
+    assert column[1:] == [None, None] and list(column) == [None] * 3 and column == [None] * 3
+    assert None not in NullColumn(0)

@@ -101,6 +101,20 @@ class LazyColumn(Sequence):
         raise NotImplementedError
 
 
+class NullColumn(LazyColumn):
+    """A column the manifest does not have: None in every row, without a list of them
+    (8 MB of fresh memory a million rows) unless one is asked for."""
+
+    def _value(self, i: int) -> Any:
+        return None
+
+    def _has_nulls(self) -> bool:
+        return self._n > 0
+
+    def _make_all(self) -> list[Any]:
+        return [None] * self._n
+
+
 class CodedColumn(LazyColumn):
     """A string column of few distinct values (labels, splits, annotators): a number per
     row into its distinct values (-1: null), as Arrow's dictionary encoding gives them (or

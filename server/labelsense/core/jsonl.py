@@ -23,7 +23,7 @@ from . import arrowjson, arrowpool
 from .config import DatasetConfig, ROLES
 from .filelines import FileLines
 from .gcpause import paused_gc
-from .column import LazyColumn
+from .column import LazyColumn, NullColumn
 from .manifest import SHARED_ATTRS, BoxColumn, Manifest, shared, split_from_name, table_column, unread_columns
 from .rowschema import ErrorList, RowSchema
 from .rowtype import RowDecoder, row_decoder
@@ -106,7 +106,7 @@ def read_jsonl(path: Path, dataset: DatasetConfig, schema: RowSchema | None = No
     n = len(lines)
     manifest.lines = lines
     for attr in ROLE_ATTRS:
-        setattr(manifest, attr, columns.get(attr) or [None] * n)
+        setattr(manifest, attr, columns.get(attr) or NullColumn(n))
     manifest.schema_failures = [(row, schema.errors(obj)) for row, obj in schema_failures] if schema else []
     return manifest
 

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import arrowpool  # noqa: F401 - sets Arrow's memory pool before anything is read
-from .column import ArrowColumn, CodedColumn, is_coded_text, is_text
+from .column import ArrowColumn, CodedColumn, NullColumn, is_coded_text, is_text
 from .filelines import FileLines
 from .locate import Member, locate, locate_field, top_members
 from .types import Problem, Span
@@ -83,7 +83,7 @@ def table_column(table: pa.Table, name: str | None, attr: str, pool: dict[str, s
     bounding boxes compact; string columns kept as Arrow read them (column.py): SHARED_ATTRS
     numbered into their distinct values (shared through `pool`), DISTINCT_ATTRS as they are."""
     if name not in table.column_names:
-        return [None] * table.num_rows
+        return NullColumn(table.num_rows)
     col = table.column(name)
     if attr == "bboxes":
         boxes = BoxColumn()
