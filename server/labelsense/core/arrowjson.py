@@ -1,4 +1,5 @@
-"""A JSONL manifest parsed whole by Arrow's multithreaded JSON reader — only when that
+"""A JSONL manifest parsed by Arrow's multithreaded JSON reader, block by block (or, when
+a later block does not fit the first one's types, as one block) — only when that
 provably gives the same rows as reading it line by line (jsonl.py).
 
 Arrow is more lenient than JSON in places and less exact in others, so the table
@@ -20,7 +21,7 @@ import pyarrow.json as pj
 from .filelines import FileLines
 
 BLOCK = 4 << 20  # bytes per parse block, at least twice the longest line (Arrow needs a whole line in one block)
-_INT32 = 2**31 - 1  # (a block's size is one)
+_INT32 = 2**31 - 1  # a block's size is an int32: a file this large is never read as one block
 MAX_DEPTH = 32  # lists nested deeper are left to the line reader (orjson stops at 1024 levels, Arrow does not)
 _WIDE = float(2**53)  # from here on a float need not be the integer that was written
 

@@ -126,12 +126,13 @@ def label_set(labels: tuple[str, ...] | None) -> tuple[str, ...] | None:
 
 def described(value: Any) -> tuple[tuple[str, ...] | None, str]:
     """A label field's value as its `label_set` and as `shown`, for a rule comparing rows
-    and naming their labels (kept for single labels: a dataset has few of them)."""
+    and naming their labels (kept for short single labels: a dataset has few of them, and
+    a long-lived server must not keep long free-text values of datasets long gone)."""
     if value.__class__ is str and (known := _DESCRIBED.get(value)) is not None:
         return known
     labels = label_tuple(value)
     found = label_set(labels), shown(labels)
-    if value.__class__ is str and len(_DESCRIBED) < 65536:
+    if value.__class__ is str and len(value) <= 64 and len(_DESCRIBED) < 65536:
         _DESCRIBED[value] = found
     return found
 
@@ -164,22 +165,22 @@ class Rows:
     def span(self, i: int, role: str | None) -> Span:
         return self.manifests[i].span(self.refs[i].row, role)
 
-    def where(self, picked: list[int]) -> str:
-        """`train.jsonl:12, val.jsonl:4`: short human references to the rows of `picked`."""
+    def where(self, indices: list[int]) -> str:
+        """`train.jsonl:12, val.jsonl:4`: short human references to the rows `indices`."""
         ms, lines = self.manifests, self.lines
-        return ", ".join([f"{ms[j].name}:{lines[j] + 1}" for j in picked])
+        return ", ".join([f"{ms[j].name}:{lines[j] + 1}" for j in indices])
 
-    def others(self, picked: list[int], texts: Sequence[str], limit: int = 3) -> str:
+    def others(self, indices: list[int], texts: Sequence[str], limit: int = 3) -> str:
         """`'dog' at val.jsonl:4, 'bird' at test.jsonl:9 and 2 more` for messages: the first
-        `limit` rows of `picked`, each described by its text in `texts` (by row index)."""
+        `limit` rows of `indices`, each described by its text in `texts` (by row index)."""
         ms, lines = self.manifests, self.lines
-        parts = ", ".join([f"{texts[j]} at {ms[j].name}:{lines[j] + 1}" for j in picked[:limit]])
-        return parts + f" and {len(picked) - limit} more" if len(picked) > limit else parts
+        parts = ", ".join([f"{texts[j]} at {ms[j].name}:{lines[j] + 1}" for j in indices[:limit]])
+        return parts + f" and {len(indices) - limit} more" if len(indices) > limit else parts
 
-    def related(self, picked: list[int], message: str, texts: Sequence[str] | None = None) -> tuple[Related, ...]:
-        """Related locations (row starts) for the first RELATED rows of `picked`, each described
+    def related(self, indices: list[int], message: str, texts: Sequence[str] | None = None) -> tuple[Related, ...]:
+        """Related locations (row starts) for the first RELATED rows of `indices`, each described
         by `message`, followed by its text in `texts` (by row index) when given."""
         ms, lines = self.manifests, self.lines
         if texts is None:
-            return tuple([Related(ms[j].path, Span(lines[j], 0, lines[j], 0), message) for j in picked[:RELATED]])
-        return tuple([Related(ms[j].path, Span(lines[j], 0, lines[j], 0), message + texts[j]) for j in picked[:RELATED]])
+            return tuple([Related(ms[j].path, Span(lines[j], 0, lines[j], 0), message) for j in indices[:RELATED]])
+        return tuple([Related(ms[j].path, Span(lines[j], 0, lines[j], 0), message + texts[j]) for j in indices[:RELATED]])

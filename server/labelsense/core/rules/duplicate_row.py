@@ -20,8 +20,8 @@ from .base import Rows, Rule, comparable, one_annotator, picked
 
 
 def check(ds: Dataset) -> Iterator[Finding]:
-    groups = ds.key_groups
-    groups = picked(ds, groups, ds.label_numbers, lambda lowest, highest: (lowest == highest) | (groups.sizes() > 2))  # two rows, two labels: no copy
+    by_key = ds.key_groups
+    groups = picked(ds, by_key, ds.label_numbers, lambda lowest, highest: (lowest == highest) | (by_key.sizes() > 2))  # two rows, two labels: no copy
     for group, alike in zip(groups, one_annotator(ds, groups)):
         rows = Rows(ds, group)
         labels = [label for label, _ in rows.labels()]
