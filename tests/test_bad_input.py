@@ -130,3 +130,21 @@ def test_missing_path_and_unknown_selector_are_usage_errors(tree) -> None:
     assert result.returncode == 2 and "no such file or directory" in result.stderr
     result = subprocess.run([sys.executable, "-m", "labelsense", "check", str(root), "--select", "LS9999"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "unknown rule selector 'LS9999'" in result.stderr
+
+
+def test_a_column_that_changes_type_deep_in_a_large_manifest_is_a_finding_not_a_crash(tree) -> None:
+    """Two exports appended: single labels for 16 MiB, then label lists. pyarrow (26)
+    segfaults when it reconciles a column whose type differs between the blocks it read
+    whole (16 MiB blocks, as labelsense read them before); the manifest is read block by
+    block, or as one block (arrowjson.py), and the run goes on with a finding."""
+    width = 200  # every line this long, so the line across 16 MiB is known: the first of the second block
+    row = lambda i, label: (line := json.dumps({"id": f"r{i:06d}", "label": label, "note": ""})[:-2]) + "x" * (width - len(line) - 2) + '"}'  # noqa: E731
+    first_list = (16 << 20) // (width + 1)
+    rows = [row(i, "cat") if i < first_list else row(i, ["cat"]) for i in range(first_list + 30_000)]
+    rows[first_list + 5] = row(first_list + 5, ["cat", "dgo"])  # a finding past the change: the rows there were read
+    assert {len(r) for r in rows} == {width}
+    root = tree({"labelsense.toml": CONFIG, "taxonomy.yaml": TAXONOMY, "row.schema.json": json.dumps({"type": "object"}),
+                 "data/big.jsonl": "\n".join(rows) + "\n"})
+    result = run(root)
+    assert result.returncode == 1, result.stderr
+    assert [(d["line"], d["code"]) for d in json.loads(result.stdout) if d["path"].endswith("big.jsonl")] == [(first_list + 6, "LS301")]
