@@ -4,10 +4,10 @@
 
 For each size: generate (cached in ``benchmarks/.data/``), run
 ``python -m labelsense check DIR --format json --exit-zero`` ``--repeat`` times
-per format (labelsense's bytecode compiled first: see `compile_bytecode`), and record the median wall time, the child's peak RSS (from
-``os.wait4`` in a small spawner process), the findings per code, how they
-match what was planted, whether the JSONL and Parquet findings are the same,
-and pass/fail per target.
+per format (labelsense's bytecode compiled first: see ``compile_bytecode``), and
+record the median wall time, the child's peak RSS (from ``os.wait4`` in a small
+spawner process), the findings per code, how they match what was planted,
+whether the JSONL and Parquet findings are the same, and pass/fail per target.
 A missing or failing CLI is recorded as an error, not raised.
 """
 
