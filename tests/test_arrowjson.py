@@ -37,6 +37,7 @@ CASES: dict[str, tuple[list[str], set[bool]]] = {
     "string and integer keys": (['{"id":"a","label":"cat"}', '{"id":1,"label":"dog"}'], NEVER),
     "null written out": (['{"id":"a","label":"cat","annotator":null}', '{"id":"b","label":null}', '{"id":"c","label":"x","note":null}',
                           '{"id":"d","label":"x","split":null}'], BOTH),
+    "a field null at first, then text, in both halves": ([f'{{"id":"a{i}","label":"cat","note":{v}}}' for i, v in enumerate(['null', 'null', '"ab"', '"cd"'] * 2)], BOTH),
     "ints widened to floats": (['{"id":"a","label":"cat","score":3}', '{"id":"b","label":"cat","score":12}', '{"id":"c","label":"cat","score":2.5}'], BOTH),
     "float key": (['{"id":1.5,"label":"cat"}', '{"id":2,"label":"cat"}'], NEVER),
     "integer beyond int64": (['{"id":"a","label":"cat","score":123456789012345678901234}'], NEVER),
