@@ -23,7 +23,7 @@ from .manifest import DISTINCT_ATTRS, SHARED_ATTRS, Manifest, label_tuple, norma
 from .rowindex import RowIndex, unpack
 from .rowschema import RowSchema
 from .taxonomy import Taxonomy
-from .types import Related, Span
+from .types import Span
 
 
 def label_sets(values: Sequence[Any]) -> Counter[tuple[str, ...]]:
@@ -91,15 +91,10 @@ class Groups(list):
     def __getitem__(self, i: Any) -> Any:
         if not isinstance(i, slice):
             return super().__getitem__(i)
-        picked = Groups()
-        picked.extend(super().__getitem__(i))
         first, stop, step = i.indices(len(self))
-        if step == 1 and stop > first:
-            ends = np.append(self.starts[1:], len(self.rows))
-            picked.rows, picked.starts = self.rows[self.starts[first] : ends[stop - 1]], self.starts[first:stop] - self.starts[first]
-        elif step != 1:
-            return list(picked)  # (no rows kept: a rule then looks at every group)
-        return picked
+        if step != 1 or len(self.starts) != len(self):
+            return list(super().__getitem__(i))  # (no rows kept: a rule then looks at every group)
+        return self.take(np.arange(first, max(first, stop)))
 
     def take(self, which: np.ndarray) -> Groups:
         """The groups at the indices `which` (ascending), with their rows and starts (which
@@ -150,16 +145,6 @@ class Dataset:
 
     def span(self, ref: RowRef, role: str | None = None) -> Span:
         return self.manifests[ref.manifest].span(ref.row, role)
-
-    def related(self, refs: list[RowRef], messages: list[str]) -> tuple[Related, ...]:
-        """Related locations (row starts) for the first RELATED of `refs`, each described by
-        the message at its index in `messages` (which may stop there)."""
-        out = []
-        for r, text in zip(refs[:RELATED], messages):
-            m = self.manifests[r.manifest]
-            line = m.lines[r.row]
-            out.append(Related(m.path, Span(line, 0, line, 0), text))  # (Span.row, without the call)
-        return tuple(out)
 
     # -- groupings -------------------------------------------------------
     @cached_property

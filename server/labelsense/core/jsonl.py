@@ -24,7 +24,7 @@ from .config import DatasetConfig, ROLES
 from .filelines import FileLines
 from .gcpause import paused_gc
 from .column import LazyColumn, NullColumn
-from .manifest import SHARED_ATTRS, BoxColumn, Manifest, shared, split_from_name, table_column, unread_columns
+from .manifest import ROLE_COLUMNS, SHARED_ATTRS, BoxColumn, Manifest, shared, split_from_name, table_column, unread_columns
 from .rowschema import ErrorList, RowSchema
 from .rowtype import RowDecoder, row_decoder
 from .types import Problem, Span
@@ -232,7 +232,7 @@ def _sample(raw_lines: list[bytes]) -> list[dict[str, Any]]:
     return sample
 
 
-ROLE_ATTRS = ("keys", "labels", "splits", "annotators", "contents", "media", "votes", "texts", "bboxes")
+ROLE_ATTRS = tuple(ROLE_COLUMNS.values())
 
 
 @dataclass
@@ -266,9 +266,7 @@ class RowReader:
         the LS5 rules read them then). Their fields are still decoded: a number JSON cannot
         hold there is an invalid row (LS101) whichever rules run."""
         tf = fields["text"] if not (fields["content"] or fields["media"]) else None  # inline text: the content of last resort
-        wanted = {"keys": fields["key"], "labels": fields["label"], "splits": fields["split"], "annotators": fields["annotator"],
-                  "contents": fields["content"], "media": fields["media"], "votes": fields["votes"], "texts": tf,
-                  "bboxes": fields["bbox"]}
+        wanted = {attr: tf if role == "text" else fields[role] for role, attr in ROLE_COLUMNS.items()}
         roles = {attr: name for attr, name in wanted.items() if name}
         skipped = unread_columns(fields, with_boxes, with_media).intersection(roles)
         usable = schema if schema is not None and schema.usable else None

@@ -61,6 +61,8 @@ def label_tuple(value: Any) -> tuple[str, ...] | None:
     return (_scalar_text(value),)
 
 
+ROLE_COLUMNS = {"key": "keys", "label": "labels", "split": "splits", "annotator": "annotators", "content": "contents", "media": "media",
+                "votes": "votes", "text": "texts", "bbox": "bboxes"}  # role → the manifest column holding its values
 SHARED_ATTRS = ("labels", "annotators", "splits")  # columns of few distinct values (a string each: CodedColumn)
 DISTINCT_ATTRS = ("keys", "contents", "media", "texts")  # columns of many: kept as Arrow read them (column.py)
 

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 from . import arrowpool
 from .config import DatasetConfig, ROLES
 from .column import is_coded_text, is_text
-from .manifest import SHARED_ATTRS, Manifest, split_from_name, table_column, unread_columns
+from .manifest import ROLE_COLUMNS, SHARED_ATTRS, Manifest, split_from_name, table_column, unread_columns
 from .rowschema import RowSchema
 from .types import Problem, Span
 
@@ -78,7 +78,7 @@ def read_parquet(path: Path, dataset: DatasetConfig, schema: RowSchema | None = 
     manifest.line_count = n
     manifest.lines = range(n)
     checked = schema.table_errors_later(table) if schema is not None and schema.usable else None
-    for role, attr in COLUMNS.items():
+    for role, attr in ROLE_COLUMNS.items():
         setattr(manifest, attr, table_column(table, None if attr in unread else fields[role], attr, {}))
     for code, role in (("LS202", "key"), ("LS203", "label")):
         if fields[role] not in manifest.column_names:
@@ -106,8 +106,8 @@ def _wanted(file_schema: pa.Schema, fields: dict[str, str | None], unread: froze
     names = file_schema.names
     if len(set(names)) != len(names):
         return None, []
-    roles = {fields[role] for role, attr in COLUMNS.items() if attr not in unread}
-    coded = [c for role, attr in COLUMNS.items() if attr in SHARED_ATTRS and attr not in unread and (c := fields[role]) in names and is_text(file_schema.field(c).type)]
+    roles = {fields[role] for role, attr in ROLE_COLUMNS.items() if attr not in unread}
+    coded = [c for role, attr in ROLE_COLUMNS.items() if attr in SHARED_ATTRS and attr not in unread and (c := fields[role]) in names and is_text(file_schema.field(c).type)]
     named = class_label_names(file_schema)  # integer columns read as class names: strings, as the schema sees them
     screened = schema is not None and schema.usable
     return [c for c in names if c in roles or (screened and schema.reads_column(c, pa.string() if c in named else file_schema.field(c).type))], coded  # type: ignore[union-attr]
@@ -123,10 +123,6 @@ def _invalid_text(table: pa.Table) -> str | None:
             except pa.ArrowInvalid as exc:
                 return f"column '{name}': {str(exc).splitlines()[0]}"
     return None
-
-
-COLUMNS = {"key": "keys", "label": "labels", "split": "splits", "annotator": "annotators", "content": "contents", "media": "media",
-           "votes": "votes", "text": "texts", "bbox": "bboxes"}  # role → manifest column
 
 
 def _map_class_labels(table: pa.Table) -> pa.Table:

@@ -22,7 +22,7 @@ import numpy as np
 from ..dataset import Dataset
 from ..manifest import label_tuple
 from ..types import Finding, Fix, Severity
-from .base import RELATED, Rule, by_annotator, label_edit, picked
+from .base import Rows, Rule, by_annotator, label_edit, picked
 
 
 def check(ds: Dataset) -> Iterator[Finding]:
@@ -49,12 +49,12 @@ def check(ds: Dataset) -> Iterator[Finding]:
         if not verdict:
             continue
         message, majority = verdict
-        for ref in firsts:
-            rest = [r for r in firsts if r != ref]
-            m = ds.manifest(ref)
-            fixes = (Fix(f"Set the label to the majority '{majority}'", (label_edit(m, ds.span(ref, "label"), majority),)),) if majority and ds.labels(ref) != (majority,) else ()
-            yield RULE.at(m.path, ds.span(ref, "label"), message, related=ds.related(rest, [f"vote {ds.labels(r)} by annotator '{ds.manifest(r).annotators[r.row]}'" for r in rest[:RELATED]]),
-                          fixes=fixes)
+        rows = Rows(ds, firsts)
+        votes = [f"{ds.labels(r)} by annotator '{m.annotators[r.row]}'" for m, r in zip(rows.manifests, firsts)]
+        for i, ref in enumerate(firsts):
+            m = rows.manifests[i]
+            fixes = (Fix(f"Set the label to the majority '{majority}'", (label_edit(m, rows.span(i, "label"), majority),)),) if majority and ds.labels(ref) != (majority,) else ()
+            yield RULE.at(m.path, rows.span(i, "label"), message, related=rows.related([j for j in range(len(firsts)) if j != i], "vote ", votes), fixes=fixes)
 
 
 def _verdict(votes: list[tuple[str, ...] | None], least: float) -> tuple[str, str | None] | None:
